@@ -1,0 +1,279 @@
+"""Filesystem back-end: the embedded default, one directory tree on local disk.
+
+Layout under the root:
+
+- `data/<key>`  the object bytes, as a plain file an operator can inspect or back up;
+- `meta/`       one JSON sidecar per object with its content type and SHA-256 (extended attributes
+                are not available on every filesystem a clinic server may run on), named by the
+                SHA-256 of the key so sidecar names can never clash with each other or with keys;
+- `tmp/`        uploads being written: on the same filesystem as `data/`, so publishing one is an
+                atomic `os.replace`, and outside `data/`, so half-written files never appear in
+                `list()` or take a name a key could use.
+
+A sidecar records the inode, size and mtime of the data file it describes. A crash or a concurrent
+writer between publishing the data and publishing the sidecar leaves a sidecar that no longer
+matches, and `stat()` then reports `sha256=None` rather than a wrong digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+from .base import (
+    DEFAULT_CONTENT_TYPE,
+    ChecksumMismatch,
+    InvalidKey,
+    ObjectInfo,
+    ObjectNotFound,
+    ObjectStore,
+    StorageError,
+    StorageUnavailable,
+)
+from .keys import validate_key, validate_prefix
+from .streams import check_length, copy_hashed, normalise_sha256
+
+MAX_NAME_BYTES = 255  # NAME_MAX of common Linux filesystems, per '/'-separated segment
+_INSTALL_ATTEMPTS = 3
+_MISSING = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
+
+
+class FilesystemStore(ObjectStore):
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).resolve()
+        self.data_dir = self.root / "data"
+        self._meta_dir = self.root / "meta"
+        self._tmp_dir = self.root / "tmp"
+
+    def __repr__(self) -> str:
+        return f"FilesystemStore({str(self.root)!r})"
+
+    # -- paths and errors ----------------------------------------------------------------------
+
+    def _data_path(self, key: str) -> Path:
+        """The key's file, verified to stay inside `data/` even after following symlinks."""
+        validate_key(key)
+        if any(len(segment.encode("utf-8")) > MAX_NAME_BYTES for segment in key.split("/")):
+            raise InvalidKey(f"a key segment is longer than {MAX_NAME_BYTES} bytes: {key!r}")
+        return _inside(self.data_dir / key, self.data_dir, key)
+
+    def _meta_path(self, key: str) -> Path:
+        name = hashlib.sha256(key.encode("utf-8")).hexdigest()
+        return _inside(self._meta_dir / name[:2] / f"{name}.json", self._meta_dir, key)
+
+    def _unavailable(self, err: OSError) -> StorageUnavailable:
+        return StorageUnavailable(f"filesystem storage at {self.root} failed: {err}")
+
+    def _require_ready(self) -> None:
+        """A missing root is an outage (an unmounted disk), not an empty store: never recreate it here."""
+        if not self.data_dir.is_dir():
+            raise StorageUnavailable(
+                f"storage root {self.root} is missing or not initialised (ensure_ready() creates it)"
+            )
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def put(
+        self,
+        key: str,
+        data: BinaryIO,
+        *,
+        length: int | None = None,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+        expected_sha256: str | None = None,
+    ) -> ObjectInfo:
+        """Write to a temporary file in `tmp/`, fsync, verify, then `os.replace` it over the key."""
+        path, meta_path = self._data_path(key), self._meta_path(key)
+        expected = normalise_sha256(expected_sha256)
+        check_length(length)
+        self._require_ready()
+        try:
+            fd, tmp_name = tempfile.mkstemp(dir=self._tmp_dir, prefix="put-")
+        except OSError as err:
+            raise self._unavailable(err) from err
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                size, digest = copy_hashed(data, out, length)
+                identity = self._sync(out)
+            if expected is not None and digest != expected:
+                raise ChecksumMismatch(key, expected, digest)
+            self._install(tmp, path, key)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        record = {"key": key, "content_type": content_type, "sha256": digest, "of": identity}
+        self._write_meta(meta_path, key, record)
+        return ObjectInfo(key=key, size=size, content_type=content_type, sha256=digest)
+
+    def _sync(self, out: BinaryIO) -> list[int]:
+        """Flush the upload to disk before it is published; return the identity its sidecar records."""
+        try:
+            out.flush()
+            os.fsync(out.fileno())
+            return _identity(os.fstat(out.fileno()))
+        except OSError as err:
+            raise self._unavailable(err) from err
+
+    def _install(self, tmp: Path, path: Path, key: str) -> None:
+        """Rename `tmp` to `path`, creating folders; retried because a concurrent `delete()` prunes them."""
+        for _ in range(_INSTALL_ATTEMPTS):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, path)
+                _fsync_dir(path.parent)
+                return
+            except (FileExistsError, NotADirectoryError, IsADirectoryError):
+                raise StorageError(
+                    f"key {key!r} clashes with an existing key: on the filesystem a key cannot be both "
+                    "an object and a folder of other keys"
+                ) from None
+            except FileNotFoundError as err:
+                if not tmp.exists():
+                    raise self._unavailable(err) from err
+            except OSError as err:
+                raise self._unavailable(err) from err
+        raise StorageUnavailable(f"could not publish {key!r}: its folder kept disappearing")
+
+    def _write_meta(self, meta_path: Path, key: str, record: dict[str, object]) -> None:
+        try:
+            fd, tmp_name = tempfile.mkstemp(dir=self._tmp_dir, prefix="meta-")
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(record, out, ensure_ascii=False)
+        except OSError as err:
+            raise self._unavailable(err) from err
+        try:
+            self._install(Path(tmp_name), meta_path, key)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+
+    def delete(self, key: str) -> None:
+        """Sidecar first, so an interrupted delete leaves bytes without a digest, never a stray digest."""
+        path, meta_path = self._data_path(key), self._meta_path(key)
+        self._require_ready()
+        for file in (meta_path, path):
+            try:
+                file.unlink()
+            except _MISSING:
+                pass
+            except OSError as err:
+                raise self._unavailable(err) from err
+        _prune(path.parent, self.data_dir)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @contextmanager
+    def open(self, key: str) -> Iterator[BinaryIO]:
+        path = self._data_path(key)
+        try:
+            stream = path.open("rb")
+        except _MISSING:
+            self._require_ready()
+            raise ObjectNotFound(key) from None
+        except OSError as err:
+            raise self._unavailable(err) from err
+        with stream:
+            yield stream
+
+    def stat(self, key: str) -> ObjectInfo:
+        path, meta_path = self._data_path(key), self._meta_path(key)
+        try:
+            st = path.stat()
+        except _MISSING:
+            st = None
+        except OSError as err:
+            raise self._unavailable(err) from err
+        if st is None or not stat.S_ISREG(st.st_mode):
+            self._require_ready()
+            raise ObjectNotFound(key)
+        try:
+            record = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            record = None
+        if isinstance(record, dict) and record.get("of") == _identity(st):
+            return ObjectInfo(key, st.st_size, record["content_type"], record["sha256"])
+        return ObjectInfo(key, st.st_size, DEFAULT_CONTENT_TYPE, None)
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        validate_prefix(prefix)
+        self._require_ready()
+        folder = prefix.rpartition("/")[0]
+        start = _inside(self.data_dir / folder, self.data_dir, prefix) if folder else self.data_dir
+        keys = [key for key in _walk(start, f"{folder}/" if folder else "") if key.startswith(prefix)]
+        yield from sorted(keys)
+
+    # -- readiness -----------------------------------------------------------------------------
+
+    def check(self) -> None:
+        for folder in (self.data_dir, self._meta_dir, self._tmp_dir):
+            if not folder.is_dir():
+                raise StorageUnavailable(
+                    f"storage folder {folder} is missing (ensure_ready() creates the storage root)"
+                )
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise StorageUnavailable(f"storage folder {folder} is not writable by this process")
+        try:
+            fd, probe = tempfile.mkstemp(dir=self._tmp_dir, prefix="check-")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as err:
+            raise StorageUnavailable(f"cannot write to storage folder {self._tmp_dir}: {err}") from err
+
+    def ensure_ready(self) -> None:
+        try:
+            for folder in (self.data_dir, self._meta_dir, self._tmp_dir):
+                folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StorageUnavailable(f"cannot create storage root {self.root}: {err}") from err
+
+
+def _inside(path: Path, base: Path, key: str) -> Path:
+    """Defence in depth behind key validation: refuse paths whose real location leaves `base`."""
+    if not path.resolve().is_relative_to(base.resolve()):
+        raise InvalidKey(f"{key!r} resolves outside the storage root")
+    return path
+
+
+def _identity(st: os.stat_result) -> list[int]:
+    """What ties a sidecar to one version of a data file (a list, so it compares equal to JSON)."""
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable, not just the file contents."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _prune(folder: Path, base: Path) -> None:
+    """Remove folders a delete left empty, so a later key may use their names."""
+    while folder != base:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
+def _walk(folder: Path | str, rel: str) -> Iterator[str]:
+    """Keys of the regular files below `folder`; symlinks are neither followed nor listed."""
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk(entry.path, f"{rel}{entry.name}/")
+        elif entry.is_file(follow_symlinks=False):
+            yield rel + entry.name

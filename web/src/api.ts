@@ -1,0 +1,149 @@
+// Thin client for the platform's JSON API (same origin, cookie session).
+//
+// The session cookie is HttpOnly and sent by the browser; the CSRF token from
+// login / me is kept here in memory only and sent as X-CSRF-Token on every
+// unsafe request (POST/PUT/PATCH/DELETE).
+
+import type { Case, Session } from "./types";
+
+export class ApiError extends Error {
+  /** HTTP status, or 0 when the server could not be reached. */
+  readonly status: number;
+  /** Machine-readable code from {"error": ...}, or "network_error" / "http_<status>". */
+  readonly code: string;
+  /** Human-readable message from {"detail": ...}, if the server sent one. */
+  readonly detail: string | null;
+  /** Seconds to wait, for 429 responses (body retry_after or Retry-After header). */
+  readonly retryAfter: number | null;
+
+  constructor(status: number, code: string, detail: string | null, retryAfter: number | null = null) {
+    super(detail ?? code);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.detail = detail;
+    this.retryAfter = retryAfter;
+  }
+}
+
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+let csrfToken: string | null = null;
+let onUnauthorized: (() => void) | null = null;
+
+export function setCsrfToken(token: string | null): void {
+  csrfToken = token;
+}
+
+/** Called when a request (other than login/me) answers 401: the session has ended. */
+export function setUnauthorizedHandler(handler: (() => void) | null): void {
+  onUnauthorized = handler;
+}
+
+interface RequestOptions {
+  body?: unknown;
+  signal?: AbortSignal;
+  /** Do not call the global 401 handler (login and me handle 401 themselves). */
+  quiet401?: boolean;
+}
+
+function parseRetryAfter(header: string | null): number | null {
+  if (!header) return null;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
+  const date = Date.parse(header);
+  if (!Number.isNaN(date)) return Math.max(0, Math.ceil((date - Date.now()) / 1000));
+  return null;
+}
+
+export async function request<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  const unsafe = method !== "GET";
+  if (unsafe) {
+    headers["Content-Type"] = "application/json";
+    if (csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  }
+
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: unsafe ? JSON.stringify(options.body ?? {}) : undefined,
+      signal: options.signal,
+    });
+  } catch (err) {
+    if (err instanceof DOMException && err.name === "AbortError") throw err;
+    throw new ApiError(0, "network_error", null);
+  }
+
+  if (response.status === 204) return undefined as T;
+
+  let data: unknown = null;
+  const text = await response.text();
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+
+  if (!response.ok) {
+    const body = (data ?? {}) as { error?: unknown; detail?: unknown; retry_after?: unknown };
+    const code = typeof body.error === "string" ? body.error : `http_${response.status}`;
+    const detail = typeof body.detail === "string" && body.detail ? body.detail : null;
+    let retryAfter: number | null = null;
+    if (response.status === 429) {
+      retryAfter =
+        typeof body.retry_after === "number"
+          ? Math.max(0, Math.ceil(body.retry_after))
+          : parseRetryAfter(response.headers.get("Retry-After"));
+    }
+    if (response.status === 401 && !options.quiet401) onUnauthorized?.();
+    throw new ApiError(response.status, code, detail, retryAfter);
+  }
+  return data as T;
+}
+
+// ---- auth -----------------------------------------------------------------
+
+export async function login(username: string, password: string): Promise<Session> {
+  const session = await request<Session>("POST", "/api/auth/login", {
+    body: { username, password },
+    quiet401: true,
+  });
+  setCsrfToken(session.csrf_token);
+  return session;
+}
+
+/** The current session, or null when not logged in (401). */
+export async function me(signal?: AbortSignal): Promise<Session | null> {
+  try {
+    const session = await request<Session>("GET", "/api/auth/me", { signal, quiet401: true });
+    setCsrfToken(session.csrf_token);
+    return session;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      setCsrfToken(null);
+      return null;
+    }
+    throw err;
+  }
+}
+
+export async function logout(): Promise<void> {
+  try {
+    await request<void>("POST", "/api/auth/logout", { quiet401: true });
+  } finally {
+    setCsrfToken(null);
+  }
+}
+
+// ---- cases ----------------------------------------------------------------
+
+export async function listCases(signal?: AbortSignal): Promise<Case[]> {
+  const data = await request<{ items: Case[] }>("GET", "/api/cases", { signal });
+  return data.items ?? [];
+}

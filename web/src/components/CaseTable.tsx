@@ -1,0 +1,73 @@
+import { useTranslation } from "react-i18next";
+import { CASE_KINDS, CASE_STATUSES, isKnown, type Case } from "../types";
+
+function useDateFormat() {
+  const { i18n } = useTranslation();
+  const format = new Intl.DateTimeFormat(i18n.language, {
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    hour12: false,
+  });
+  return (iso: string) => {
+    const date = new Date(iso);
+    return Number.isNaN(date.getTime()) ? iso : format.format(date);
+  };
+}
+
+export default function CaseTable({ cases }: { cases: Case[] }) {
+  const { t } = useTranslation();
+  const formatDate = useDateFormat();
+
+  return (
+    <div className="table-wrap">
+      <table className="data-table" data-testid="case-table">
+        <thead>
+          <tr>
+            <th scope="col">{t("cases.columns.id")}</th>
+            <th scope="col">{t("cases.columns.patient")}</th>
+            <th scope="col">{t("cases.columns.nationalId")}</th>
+            <th scope="col">{t("cases.columns.kind")}</th>
+            <th scope="col">{t("cases.columns.urgency")}</th>
+            <th scope="col">{t("cases.columns.status")}</th>
+            <th scope="col">{t("cases.columns.institution")}</th>
+            <th scope="col">{t("cases.columns.createdAt")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {cases.map((c) => (
+            <tr key={c.id} data-testid="case-row" data-case-id={c.id} className={c.urgency === "urgent" ? "row-urgent" : undefined}>
+              <td className="cell-id">{c.id}</td>
+              <td className="cell-patient">
+                <span className="patient-name">{c.patient.name}</span>
+                {c.patient.sex ? <span className="patient-sex">{t(`sex.${c.patient.sex}`)}</span> : null}
+              </td>
+              <td className="cell-mono">{c.patient.national_id_masked}</td>
+              <td>{isKnown(CASE_KINDS, c.kind) ? t(`kind.${c.kind}`) : c.kind}</td>
+              <td>
+                {c.urgency === "urgent" ? (
+                  <span className="badge badge-urgent" data-testid="urgent-badge" title={t("urgency.urgentTitle")}>
+                    {t("urgency.urgent")}
+                  </span>
+                ) : (
+                  <span className="text-muted">{t("urgency.routine")}</span>
+                )}
+              </td>
+              <td>
+                <span className={`status status-${c.status}`} data-status={c.status}>
+                  {isKnown(CASE_STATUSES, c.status) ? t(`status.${c.status}`) : c.status}
+                </span>
+              </td>
+              <td>{c.institution?.name ?? t("common.none")}</td>
+              <td className="cell-time">
+                <time dateTime={c.created_at}>{formatDate(c.created_at)}</time>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,73 @@
+// Shapes of the JSON the API returns. Keep in step with server/api.
+
+export const ROLES = [
+  "requester",
+  "reader",
+  "dispatcher",
+  "expert",
+  "trainee",
+  "admin",
+  "auditor",
+] as const;
+export type Role = (typeof ROLES)[number];
+
+export const TIERS = [
+  "village_clinic",
+  "township_centre",
+  "county_hospital",
+  "tertiary_hospital",
+] as const;
+export type Tier = (typeof TIERS)[number];
+
+export type CentreKind = "imaging" | "ecg" | "pathology";
+
+export interface User {
+  id: number;
+  username: string;
+  display_name: string;
+  role: Role;
+  institution: { id: number; name: string; tier: Tier } | null;
+  community: { id: number; name: string } | null;
+  centre: { id: number; name: string; kind: CentreKind } | null;
+}
+
+export interface Session {
+  user: User;
+  csrf_token: string;
+}
+
+export const CASE_KINDS = ["imaging", "ecg", "pathology", "consult", "mdt", "referral"] as const;
+export type CaseKind = (typeof CASE_KINDS)[number];
+
+export const CASE_STATUSES = [
+  "draft",
+  "submitted",
+  "queued",
+  "assigned",
+  "in_review",
+  "reported",
+  "closed",
+  "returned",
+  "escalated",
+  "cancelled",
+] as const;
+export type CaseStatus = (typeof CASE_STATUSES)[number];
+
+export type Urgency = "routine" | "urgent";
+export type Sex = "M" | "F" | "O";
+
+export interface Case {
+  id: number;
+  kind: CaseKind;
+  /** One of CASE_STATUSES; typed as string so an unknown new status still renders. */
+  status: string;
+  urgency: Urgency;
+  clinical_question: string;
+  patient: { id: number; name: string; sex: Sex | null; national_id_masked: string };
+  institution: { id: number; name: string };
+  created_at: string;
+}
+
+export function isKnown<T extends string>(list: readonly T[], value: string): value is T {
+  return (list as readonly string[]).includes(value);
+}

@@ -1,0 +1,90 @@
+"""Login, logout and the current user."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from starlette.responses import JSONResponse, Response
+
+from server import audit
+from server.api.routing import Access, ApiError, Context, api_route, body_field, session_token
+from server.api.serializers import user_json
+from server.auth import ratelimit
+from server.auth.passwords import verify_password
+from server.auth.sessions import SESSION_COOKIE, create_session, end_session
+from server.models import User
+
+
+def login(ctx: Context) -> Response:
+    username = body_field(ctx, "username", str).strip()
+    password = body_field(ctx, "password", str)
+    settings = ctx.settings
+    window = timedelta(seconds=settings.login_window_seconds)
+    wait = ratelimit.retry_after(
+        ctx.db, username=username, ip=ctx.ip, max_failures=settings.login_max_failures, window=window
+    )
+    if wait is not None:
+        ctx.audit("login", username=username, outcome=audit.DENIED, detail={"reason": "rate_limited"})
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            "too many failed logins; try again later",
+            retry_after=wait,
+            keep_changes=True,
+        )
+
+    user = ctx.db.scalar(select(User).where(User.username == username))
+    valid = verify_password(user.password_hash if user else None, password) and user is not None
+    if not valid or not user.active:
+        ratelimit.record_attempt(ctx.db, username=username, ip=ctx.ip, succeeded=False)
+        ctx.audit("login", username=username, outcome=audit.FAILED)
+        raise ApiError(401, "invalid_credentials", "wrong username or password", keep_changes=True)
+
+    ratelimit.record_attempt(ctx.db, username=username, ip=ctx.ip, succeeded=True)
+    token, session = create_session(
+        ctx.db,
+        user,
+        lifetime=timedelta(hours=settings.session_hours),
+        ip=ctx.ip,
+        user_agent=ctx.request.headers.get("user-agent"),
+    )
+    ctx.user = user
+    ctx.audit("login")
+    payload = {"user": user_json(user), "csrf_token": session.csrf_token}
+    if body_field(ctx, "bearer", bool, required=False):
+        # Programs (uploader, signalling peers) ask for the token itself instead of a cookie.
+        return JSONResponse({**payload, "token": token})
+    response = JSONResponse(payload)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_hours * 3600,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+        path="/",
+    )
+    return response
+
+
+def logout(ctx: Context) -> Response:
+    token, _ = session_token(ctx.request)
+    if token:
+        end_session(ctx.db, token)
+    ctx.audit("logout")
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def me(ctx: Context) -> Response:
+    assert ctx.login is not None
+    return JSONResponse({"user": user_json(ctx.current_user), "csrf_token": ctx.login.csrf_token})
+
+
+routes = [
+    api_route("/api/auth/login", login, access=Access.public(), methods=["POST"]),
+    api_route("/api/auth/logout", logout, access=Access.signed_in(), methods=["POST"]),
+    api_route("/api/auth/me", me, access=Access.signed_in()),
+]

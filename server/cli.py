@@ -1,0 +1,219 @@
+"""`telemed` command: start the platform, its parts, migrations and administration."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from server.config import ConfigError, Settings, load_settings
+
+
+def _session(settings: Settings):  # type: ignore[no-untyped-def]
+    from server.db import make_engine, make_session_factory, transaction
+
+    return transaction(make_session_factory(make_engine(settings.database_url)))
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    """Bring the database schema up to date and create the object store's root or bucket if missing."""
+    from server.migrate import upgrade
+    from server.storage import open_store
+
+    upgrade(settings.database_url)
+    open_store(settings).ensure_ready()
+    print("database schema is up to date; object store is ready")
+    return 0
+
+
+def _demo_password(settings: Settings) -> str:
+    """The demo users' password: TELEMED_DEMO_PASSWORD, or one made for this install and kept in the data dir."""
+    if os.environ.get("TELEMED_DEMO_PASSWORD"):
+        return os.environ["TELEMED_DEMO_PASSWORD"]
+    path = settings.data_dir / "demo-password"
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(9))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def cmd_demo(settings: Settings, _args: argparse.Namespace) -> int:
+    from server.demo import load_demo
+
+    password = _demo_password(settings)
+    with _session(settings) as db:
+        created = load_demo(db, password)
+    print("demo medical community loaded" if created else "demo medical community already present")
+    return 0
+
+
+def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from server.auth.passwords import WeakPassword, hash_password
+    from server.models import Institution, Role, User
+
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("password: ")
+    try:
+        password_hash = hash_password(password)
+    except WeakPassword as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with _session(settings) as db:
+        institution = db.get(Institution, args.institution_id)
+        if institution is None:
+            print(f"error: no institution with id {args.institution_id}", file=sys.stderr)
+            return 2
+        if db.scalar(select(User.id).where(User.username == args.username)) is not None:
+            print(f"error: user {args.username!r} already exists", file=sys.stderr)
+            return 2
+        db.add(
+            User(
+                username=args.username,
+                display_name=args.display_name or args.username,
+                password_hash=password_hash,
+                role=Role.ADMIN,
+                institution=institution,
+            )
+        )
+    print(f"administrator {args.username!r} created for {institution.name}")
+    return 0
+
+
+def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "server.app:create_app", factory=True, host=settings.host, port=settings.port, proxy_headers=True
+    )
+    return 0
+
+
+def cmd_signaling(settings: Settings, _args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "signaling.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.signaling_port,
+        proxy_headers=True,
+    )
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from worker.app import celery_app
+
+    concurrency = str(args.concurrency or settings.worker_concurrency)
+    celery_app.worker_main(["worker", "--loglevel", args.loglevel, "--concurrency", concurrency])
+    return 0
+
+
+def _print_banner(settings: Settings) -> None:
+    from server.demo import demo_logins
+
+    url = f"http://{settings.host}:{settings.port}/"
+    password = _demo_password(settings)
+    print("\n县域远程诊断平台 / County telemedicine platform is running (embedded mode)")
+    print(f"  open      {url}")
+    print(f"  data      {settings.data_dir}")
+    print(f"  demo logins (password for all: {password})")
+    for login in demo_logins():
+        print(f"    {login.username:<12} {login.role.value:<11} {login.display_name} · {login.institution}")
+    print("  stop with Ctrl-C\n", flush=True)
+
+
+def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
+    """Everything on the embedded default: migrate, load the demo, run worker, signalling and API."""
+    cmd_migrate(settings, args)
+    cmd_demo(settings, args)
+    me = [sys.executable, "-m", "server.cli"]
+    children = [
+        subprocess.Popen([*me, "worker", "--loglevel", "warning"]),
+        subprocess.Popen([*me, "signaling"]),
+        subprocess.Popen([*me, "serve"]),
+    ]
+
+    def stop(*_signal_args: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        _wait_until_serving(settings, children)
+        _print_banner(settings)
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        print("a platform process stopped; shutting down", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop()
+        for child in children:
+            child.wait(timeout=20)
+
+
+def _wait_until_serving(
+    settings: Settings, children: list[subprocess.Popen[bytes]], timeout: float = 60
+) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    url = f"http://{settings.host}:{settings.port}/healthz"
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            raise SystemExit("a platform process failed to start; see the messages above")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"the API did not answer on {url} within {timeout:.0f} s")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="telemed", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="start the whole platform on the embedded default").set_defaults(func=cmd_up)
+    sub.add_parser("serve", help="run the API server").set_defaults(func=cmd_serve)
+    sub.add_parser("signaling", help="run the WebRTC signalling server").set_defaults(func=cmd_signaling)
+    worker = sub.add_parser("worker", help="run a Celery worker")
+    worker.add_argument("--concurrency", type=int)
+    worker.add_argument("--loglevel", default="info")
+    worker.set_defaults(func=cmd_worker)
+    sub.add_parser("migrate", help="apply database migrations, create the object store bucket").set_defaults(
+        func=cmd_migrate
+    )
+    sub.add_parser("demo", help="load the demo medical community").set_defaults(func=cmd_demo)
+    admin = sub.add_parser("create-admin", help="create a community administrator")
+    admin.add_argument("--username", required=True)
+    admin.add_argument("--institution-id", type=int, required=True, help="the community's lead institution")
+    admin.add_argument("--display-name")
+    admin.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    admin.set_defaults(func=cmd_create_admin)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    return args.func(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+from pathlib import Path
+
+import pytest
+
+from server.config import ConfigError, load_settings
+
+PRODUCTION = {
+    "TELEMED_MODE": "production",
+    "TELEMED_DATABASE_URL": "postgresql://telemed@db/telemed",
+    "TELEMED_BROKER_URL": "redis://redis:6379/0",
+    "TELEMED_SECRET_KEY": "k" * 40,
+    "TELEMED_S3_ENDPOINT": "http://minio:9000",
+    "TELEMED_S3_ACCESS_KEY": "telemed",
+    "TELEMED_S3_SECRET_KEY": "secret",
+}
+
+
+def test_embedded_defaults_need_no_servers(tmp_path: Path) -> None:
+    settings = load_settings(environ={"TELEMED_DATA_DIR": str(tmp_path)})
+    assert settings.is_embedded
+    assert settings.database_url == f"sqlite:///{tmp_path / 'telemed.db'}"
+    assert settings.broker_url == "filesystem://"
+    assert settings.storage_backend == "filesystem"
+    assert settings.storage_root == tmp_path / "objects"
+    # The secret is made once per install and then reused, never taken from the source.
+    assert len(settings.secret_key) >= 32
+    assert load_settings(environ={"TELEMED_DATA_DIR": str(tmp_path)}).secret_key == settings.secret_key
+
+
+def test_production_settings_parse_the_s3_url() -> None:
+    settings = load_settings(environ=PRODUCTION)
+    assert settings.s3 is not None
+    assert (settings.s3.endpoint, settings.s3.secure, settings.s3.bucket) == ("minio:9000", False, "telemed")
+    assert settings.cookie_secure
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "TELEMED_DATABASE_URL",
+        "TELEMED_BROKER_URL",
+        "TELEMED_SECRET_KEY",
+        "TELEMED_S3_ENDPOINT",
+        "TELEMED_S3_SECRET_KEY",
+    ],
+)
+def test_production_names_the_missing_variable(variable: str) -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != variable}
+    with pytest.raises(ConfigError, match=variable):
+        load_settings(environ=env)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TELEMED_PORT", "eighty"),
+        ("TELEMED_SECRET_KEY", "short"),
+        ("TELEMED_DATABASE_URL", "sqlite:///x.db"),
+        ("TELEMED_MODE", "staging"),
+        ("TELEMED_COOKIE_SECURE", "maybe"),
+        ("TELEMED_STORAGE", "ftp"),
+    ],
+)
+def test_invalid_values_are_refused_by_name(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        load_settings(environ={**PRODUCTION, variable: value})

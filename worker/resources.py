@@ -1,0 +1,27 @@
+"""Per-process resources of a worker: settings, database sessions, object store. Made on first use."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from server.config import Settings
+from server.db import make_engine, make_session_factory
+from server.storage import ObjectStore, open_store
+
+
+def settings() -> Settings:
+    from worker.app import celery_app
+
+    return celery_app.conf.telemed_settings
+
+
+@cache
+def session_factory() -> sessionmaker[Session]:
+    return make_session_factory(make_engine(settings().database_url))
+
+
+@cache
+def store() -> ObjectStore:
+    return open_store(settings())

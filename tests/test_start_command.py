@@ -73,3 +73,12 @@ def test_village_doctor_sees_the_chinese_shell(started_platform) -> None:  # typ
         table.wait_for()
         assert "张秀英" in table.inner_text() and "赵桂兰" not in table.inner_text()
         page.screenshot(path=str(ARTIFACTS / "shell-village-zh-CN.png"), full_page=True)
+
+        # English second: the switch relabels the shell and is remembered across a reload.
+        page.get_by_test_id("lang-switch").click()
+        page.reload()
+        page.get_by_test_id("app-shell").wait_for()
+        assert page.evaluate("document.documentElement.lang") == "en"
+        assert page.get_by_test_id("shell-role").inner_text().strip() == "Primary-care doctor"
+        assert "My cases" in page.get_by_test_id("nav").inner_text()
+        page.screenshot(path=str(ARTIFACTS / "shell-village-en.png"), full_page=True)

@@ -4,7 +4,7 @@
 // login / me is kept here in memory only and sent as X-CSRF-Token on every
 // unsafe request (POST/PUT/PATCH/DELETE).
 
-import type { Case, Session } from "./types";
+import type { Annotation, AnnotationInput, Case, CaseStudy, Session } from "./types";
 
 export class ApiError extends Error {
   /** HTTP status, or 0 when the server could not be reached. */
@@ -45,6 +45,8 @@ interface RequestOptions {
   signal?: AbortSignal;
   /** Do not call the global 401 handler (login and me handle 401 themselves). */
   quiet401?: boolean;
+  /** Accept header; JSON by default (DICOMweb answers application/dicom+json). */
+  accept?: string;
 }
 
 function parseRetryAfter(header: string | null): number | null {
@@ -57,7 +59,7 @@ function parseRetryAfter(header: string | null): number | null {
 }
 
 export async function request<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json" };
+  const headers: Record<string, string> = { Accept: options.accept ?? "application/json" };
   const unsafe = method !== "GET";
   if (unsafe) {
     headers["Content-Type"] = "application/json";
@@ -146,4 +148,64 @@ export async function logout(): Promise<void> {
 export async function listCases(signal?: AbortSignal): Promise<Case[]> {
   const data = await request<{ items: Case[] }>("GET", "/api/cases", { signal });
   return data.items ?? [];
+}
+
+/** Imaging studies attached to a case. */
+export async function listCaseStudies(caseId: number | string, signal?: AbortSignal): Promise<CaseStudy[]> {
+  const data = await request<{ items: CaseStudy[] }>("GET", `/api/cases/${encodeURIComponent(String(caseId))}/studies`, { signal });
+  return data.items ?? [];
+}
+
+// ---- annotations (measurements drawn in the viewer) -----------------------
+
+export async function listAnnotations(caseId: number | string, studyUid: string, signal?: AbortSignal): Promise<Annotation[]> {
+  const query = `?study_uid=${encodeURIComponent(studyUid)}`;
+  const data = await request<{ items: Annotation[] }>("GET", `/api/cases/${encodeURIComponent(String(caseId))}/annotations${query}`, {
+    signal,
+  });
+  return data.items ?? [];
+}
+
+/**
+ * Replaces the current user's annotations on the study with `items` (an empty list clears them):
+ * `study_uids` names the study even when no item does.
+ */
+export async function saveAnnotations(caseId: number | string, items: AnnotationInput[], studyUid: string): Promise<Annotation[]> {
+  const data = await request<{ items: Annotation[] }>("POST", `/api/cases/${encodeURIComponent(String(caseId))}/annotations`, {
+    body: { items, study_uids: [studyUid] },
+  });
+  return data.items ?? [];
+}
+
+// ---- DICOMweb (QIDO-RS / WADO-RS, PS3.18) -------------------------------------
+
+/** A DICOM JSON dataset (PS3.18 F.2): 8-hex tag → {vr, Value}. */
+export type DicomJson = Record<string, { vr: string; Value?: unknown[]; BulkDataURI?: string; InlineBinary?: string }>;
+
+const DICOM_JSON = "application/dicom+json, application/json;q=0.9";
+
+export function dicomwebStudyPath(studyUid: string): string {
+  return `/dicomweb/studies/${encodeURIComponent(studyUid)}`;
+}
+
+export function dicomwebSeriesPath(studyUid: string, seriesUid: string): string {
+  return `${dicomwebStudyPath(studyUid)}/series/${encodeURIComponent(seriesUid)}`;
+}
+
+export async function findStudy(studyUid: string, signal?: AbortSignal): Promise<DicomJson | null> {
+  const data = await request<DicomJson[] | null>("GET", `/dicomweb/studies?StudyInstanceUID=${encodeURIComponent(studyUid)}`, {
+    signal,
+    accept: DICOM_JSON,
+  });
+  return data?.[0] ?? null;
+}
+
+export async function listSeries(studyUid: string, signal?: AbortSignal): Promise<DicomJson[]> {
+  return (await request<DicomJson[] | null>("GET", `${dicomwebStudyPath(studyUid)}/series`, { signal, accept: DICOM_JSON })) ?? [];
+}
+
+export async function seriesMetadata(studyUid: string, seriesUid: string, signal?: AbortSignal): Promise<DicomJson[]> {
+  return (
+    (await request<DicomJson[] | null>("GET", `${dicomwebSeriesPath(studyUid, seriesUid)}/metadata`, { signal, accept: DICOM_JSON })) ?? []
+  );
 }

@@ -4,6 +4,9 @@
 import type { ComponentType } from "react";
 import type { Role } from "./types";
 import CaseListPage from "./pages/CaseListPage";
+import CaseImagesPage from "./pages/CaseImagesPage";
+import LazyViewerPage from "./pages/LazyViewerPage";
+import { VIEWER_ROLES } from "./viewer/roles";
 
 export type PageKey =
   | "home"
@@ -18,7 +21,10 @@ export type PageKey =
   | "teaching"
   | "dashboard"
   | "institutions"
-  | "audit";
+  | "audit"
+  // Pages without a nav item: reached from the case list.
+  | "caseImages"
+  | "viewer";
 
 export interface PageDef {
   key: PageKey;
@@ -51,6 +57,8 @@ export const PAGES: Record<PageKey, PageDef> = {
   dashboard: page("dashboard", "/dashboard", ["admin"]),
   institutions: page("institutions", "/admin/institutions", ["admin"]),
   audit: page("audit", "/audit", ["auditor"]),
+  caseImages: page("caseImages", "/cases/:caseId/images", VIEWER_ROLES, CaseImagesPage),
+  viewer: page("viewer", "/viewer/:studyUid", VIEWER_ROLES, LazyViewerPage),
 };
 
 const ROLE_NAV: Record<Role, readonly PageKey[]> = {

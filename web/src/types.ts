@@ -66,6 +66,39 @@ export interface Case {
   patient: { id: number; name: string; sex: Sex | null; national_id_masked: string };
   institution: { id: number; name: string };
   created_at: string;
+  /** Imaging studies, if the list carries them: a number or the studies themselves. */
+  studies?: unknown[] | number;
+  study_count?: number;
+}
+
+/** An imaging study attached to a case (GET /api/cases/{id}/studies). */
+export interface CaseStudy {
+  study_uid: string;
+  description: string | null;
+  study_date: string | null;
+  modalities: string[];
+  series_count: number;
+  instance_count: number;
+}
+
+/** One saved viewer measurement (GET/POST /api/cases/{id}/annotations). */
+export interface AnnotationInput {
+  study_uid: string;
+  series_uid: string;
+  sop_uid: string;
+  /** Frame number, from 1. */
+  frame: number;
+  /** Cornerstone tool name: Length, Angle, RectangleROI, EllipticalROI. */
+  tool: string;
+  /** The Cornerstone annotation's serialisable part (see src/viewer/annotations.ts). */
+  data: Record<string, unknown>;
+}
+
+export interface Annotation extends AnnotationInput {
+  id: number;
+  /** Who drew it: the server may name the user by id, username, display name or an object. */
+  author: string | number | { id: number; username?: string; display_name?: string } | null;
+  created_at: string;
 }
 
 export function isKnown<T extends string>(list: readonly T[], value: string): value is T {

@@ -1,4 +1,7 @@
+import { Link } from "react-router-dom";
 import { useTranslation } from "react-i18next";
+import { useUser } from "../auth";
+import { VIEWER_ROLES } from "../viewer/roles";
 import { CASE_KINDS, CASE_STATUSES, isKnown, type Case } from "../types";
 
 function useDateFormat() {
@@ -17,9 +20,19 @@ function useDateFormat() {
   };
 }
 
+/** Whether the case has images to view; when the list does not say, the link is offered. */
+function mayHaveImages(c: Case): boolean {
+  if (Array.isArray(c.studies)) return c.studies.length > 0;
+  if (typeof c.studies === "number") return c.studies > 0;
+  if (typeof c.study_count === "number") return c.study_count > 0;
+  return true;
+}
+
 export default function CaseTable({ cases }: { cases: Case[] }) {
   const { t } = useTranslation();
   const formatDate = useDateFormat();
+  const user = useUser();
+  const canView = VIEWER_ROLES.includes(user.role);
 
   return (
     <div className="table-wrap">
@@ -34,6 +47,7 @@ export default function CaseTable({ cases }: { cases: Case[] }) {
             <th scope="col">{t("cases.columns.status")}</th>
             <th scope="col">{t("cases.columns.institution")}</th>
             <th scope="col">{t("cases.columns.createdAt")}</th>
+            {canView ? <th scope="col">{t("cases.columns.images")}</th> : null}
           </tr>
         </thead>
         <tbody>
@@ -64,6 +78,15 @@ export default function CaseTable({ cases }: { cases: Case[] }) {
               <td className="cell-time">
                 <time dateTime={c.created_at}>{formatDate(c.created_at)}</time>
               </td>
+              {canView ? (
+                <td>
+                  {mayHaveImages(c) ? (
+                    <Link to={`/cases/${c.id}/images`} className="images-link" data-testid="case-images-link">
+                      {t("cases.viewImages")}
+                    </Link>
+                  ) : null}
+                </td>
+              ) : null}
             </tr>
           ))}
         </tbody>

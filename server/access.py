@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.orm import Session
 
-from server.models import Case, Institution, Role, User
+from server.models import Case, DicomStudy, Institution, Role, User
 
 # Roles that work with identified patient data (trainees and auditors never do).
 CLINICAL_ROLES = frozenset({Role.REQUESTER, Role.READER, Role.DISPATCHER, Role.EXPERT, Role.ADMIN})
@@ -26,6 +26,10 @@ class AccessDenied(Exception):
         self.patient_id = patient_id
 
 
+def _community_institutions(user: User):  # type: ignore[no-untyped-def]
+    return select(Institution.id).where(Institution.community_id == user.community_id)
+
+
 def case_scope(user: User) -> ColumnElement[bool]:
     """SQL predicate on `Case`: the cases this user may see."""
     match user.role:
@@ -38,10 +42,7 @@ def case_scope(user: User) -> ColumnElement[bool]:
         case Role.EXPERT:
             return Case.assigned_to_id == user.id
         case Role.ADMIN:
-            community_institutions = select(Institution.id).where(
-                Institution.community_id == user.community_id
-            )
-            return Case.institution_id.in_(community_institutions)
+            return Case.institution_id.in_(_community_institutions(user))
         case _:
             return false()
 
@@ -53,3 +54,14 @@ def can_see_case(db: Session, user: User, case: Case) -> bool:
 def require_case(db: Session, user: User, case: Case) -> None:
     if not can_see_case(db, user, case):
         raise AccessDenied("case", case.id, case.patient_id)
+
+
+def study_scope(user: User) -> ColumnElement[bool]:
+    """SQL predicate on `DicomStudy`: studies of cases the user may see, and a requester's own uploads."""
+    visible_cases = select(Case.id).where(case_scope(user))
+    by_case = DicomStudy.case_id.in_(visible_cases)
+    if user.role == Role.REQUESTER:
+        return or_(by_case, DicomStudy.institution_id == user.institution_id)
+    if user.role == Role.ADMIN:
+        return or_(by_case, DicomStudy.institution_id.in_(_community_institutions(user)))
+    return by_case

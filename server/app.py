@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.api import audit_log, auth, cases, health
+from server.api import audit_log, auth, case_images, cases, dicomweb, health, uploads
 from server.config import Settings, load_settings
 from server.db import make_engine, make_session_factory
 from server.storage import open_store
@@ -49,7 +49,15 @@ class SecurityHeaders:
 
 def api_routes() -> list[BaseRoute]:
     """Every route that needs an access rule; the role × endpoint test walks this list."""
-    return [*health.routes, *auth.routes, *cases.routes, *audit_log.routes]
+    return [
+        *health.routes,
+        *auth.routes,
+        *cases.routes,
+        *case_images.routes,
+        *dicomweb.routes,
+        *uploads.routes,
+        *audit_log.routes,
+    ]
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:

@@ -33,7 +33,7 @@ def record(
         role=user.role.value if user else None,
         action=action,
         resource_type=resource_type,
-        resource_id=None if resource_id is None else str(resource_id),
+        resource_id=None if resource_id is None else str(resource_id)[:64],
         patient_id=patient_id,
         outcome=outcome,
         ip=ip,

@@ -112,9 +112,47 @@ def cmd_signaling(settings: Settings, _args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from worker.app import celery_app
 
+    if args.nice:
+        os.nice(args.nice)  # background rendering yields the CPU to uploads and readers on a shared machine
     concurrency = str(args.concurrency or settings.worker_concurrency)
     celery_app.worker_main(["worker", "--loglevel", args.loglevel, "--concurrency", concurrency])
     return 0
+
+
+def cmd_dimse(settings: Settings, _args: argparse.Namespace) -> int:
+    import logging
+
+    from server.dimse import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pynetdicom").setLevel(logging.WARNING)  # it logs every association at INFO
+    try:
+        return serve(settings)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+def cmd_upload(_settings: Settings | None, args: argparse.Namespace) -> int:
+    """Upload DICOM files from this PC to a platform server, resuming what an earlier run left unfinished."""
+    from server.uploader import run
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.username}: ")
+    return run(
+        server=args.server,
+        username=args.username,
+        password=password,
+        paths=args.paths,
+        case_id=args.case,
+        state_path=args.state,
+        chunk_size=args.chunk_size,
+        retries=args.retries,
+        retry_delay=args.retry_delay,
+        progress=not args.no_progress,
+    )
 
 
 def _print_banner(settings: Settings) -> None:
@@ -125,6 +163,8 @@ def _print_banner(settings: Settings) -> None:
     print("\n县域远程诊断平台 / County telemedicine platform is running (embedded mode)")
     print(f"  open      {url}")
     print(f"  data      {settings.data_dir}")
+    peers = "" if settings.dimse_peers else " (no modality allowed yet: set TELEMED_DIMSE_PEERS)"
+    print(f"  DICOM     C-STORE to {settings.dimse_ae_title}@{settings.host}:{settings.dimse_port}{peers}")
     print(f"  demo logins (password for all: {password})")
     for login in demo_logins():
         print(f"    {login.username:<12} {login.role.value:<11} {login.display_name} · {login.institution}")
@@ -132,13 +172,14 @@ def _print_banner(settings: Settings) -> None:
 
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
-    """Everything on the embedded default: migrate, load the demo, run worker, signalling and API."""
+    """Everything on the embedded default: migrate, load the demo, run worker, signalling, C-STORE SCP and API."""
     cmd_migrate(settings, args)
     cmd_demo(settings, args)
     me = [sys.executable, "-m", "server.cli"]
     children = [
-        subprocess.Popen([*me, "worker", "--loglevel", "warning"]),
+        subprocess.Popen([*me, "worker", "--loglevel", "warning", "--nice", "10"]),
         subprocess.Popen([*me, "signaling"]),
+        subprocess.Popen([*me, "dimse"]),
         subprocess.Popen([*me, "serve"]),
     ]
 
@@ -187,9 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("up", help="start the whole platform on the embedded default").set_defaults(func=cmd_up)
     sub.add_parser("serve", help="run the API server").set_defaults(func=cmd_serve)
     sub.add_parser("signaling", help="run the WebRTC signalling server").set_defaults(func=cmd_signaling)
+    sub.add_parser("dimse", help="run the DICOM C-STORE SCP for modalities").set_defaults(func=cmd_dimse)
     worker = sub.add_parser("worker", help="run a Celery worker")
     worker.add_argument("--concurrency", type=int)
     worker.add_argument("--loglevel", default="info")
+    worker.add_argument("--nice", type=int, default=0, help="lower the worker's CPU priority by this much")
     worker.set_defaults(func=cmd_worker)
     sub.add_parser("migrate", help="apply database migrations, create the object store bucket").set_defaults(
         func=cmd_migrate
@@ -201,11 +244,37 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--display-name")
     admin.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     admin.set_defaults(func=cmd_create_admin)
+    upload = sub.add_parser(
+        "upload",
+        help="upload DICOM files or folders to a platform server (resumable)",
+        description="Upload DICOM files (folders are searched) over tus; re-running resumes an interrupted run.",
+    )
+    upload.add_argument(
+        "--server", required=True, help="the platform's address, e.g. https://pacs.example.cn"
+    )
+    upload.add_argument("--username", required=True)
+    upload.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    upload.add_argument("--case", type=int, help="attach the images to this case of your institution")
+    upload.add_argument(
+        "--state",
+        type=Path,
+        default=Path.home() / ".telemed" / "upload-state.json",
+        help="where unfinished uploads are remembered (default: %(default)s)",
+    )
+    upload.add_argument("--chunk-size", type=int, default=1 << 20, help="bytes per request (default: 1 MiB)")
+    upload.add_argument("--retries", type=int, default=10, help="retries of a failed chunk (default: 10)")
+    upload.add_argument("--retry-delay", type=float, default=5, help="seconds between retries (default: 5)")
+    upload.add_argument("--no-progress", action="store_true", help="no progress bars")
+    upload.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    # A client command: no server settings, nothing written to a data directory on the clinic PC.
+    upload.set_defaults(func=cmd_upload, client_only=True)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "client_only", False):
+        return args.func(None, args)
     try:
         settings = load_settings()
     except ConfigError as exc:

@@ -35,6 +35,15 @@ class S3Settings:
 
 
 @dataclass(frozen=True)
+class DimsePeer:
+    """A modality (or its gateway) allowed to send by C-STORE, and whose its images are."""
+
+    ae_title: str
+    institution_id: int
+    username: str | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     mode: str
     data_dir: Path
@@ -52,6 +61,10 @@ class Settings:
     login_max_failures: int = 5
     login_window_seconds: int = 900
     worker_concurrency: int = 2
+    task_queue: str = "telemed"
+    dimse_port: int = 11112
+    dimse_ae_title: str = "TELEMED"
+    dimse_peers: tuple[DimsePeer, ...] = ()
     web_dist: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "web" / "dist")
 
     @property
@@ -94,6 +107,41 @@ def _require(env: Mapping[str, str], name: str, why: str) -> str:
     if not value:
         raise ConfigError(f"{name} is required {why}")
     return value
+
+
+def _ae_title(name: str, raw: str) -> str:
+    """An AE title as PS3.5 allows it: 1-16 printable ASCII characters, no backslash; edge spaces dropped."""
+    title = raw.strip(" ")
+    if not title:
+        raise ConfigError(f"{name}: an AE title must not be empty")
+    if len(title) > 16:
+        raise ConfigError(f"{name}: AE title {title!r} is longer than 16 characters")
+    if any(not " " <= char <= "~" or char == "\\" for char in title):
+        raise ConfigError(
+            f"{name}: AE title {title!r} may hold only printable ASCII characters other than backslash"
+        )
+    return title
+
+
+def _dimse_peers(env: Mapping[str, str]) -> tuple[DimsePeer, ...]:
+    """`AE=INSTITUTION_ID[:USERNAME]`, comma-separated. Empty: no calling AE is accepted."""
+    name = "TELEMED_DIMSE_PEERS"
+    peers: dict[str, DimsePeer] = {}
+    for entry in (env.get(name) or "").split(","):
+        if not entry.strip():
+            continue
+        raw_title, equals, target = entry.rpartition("=")
+        institution, _, username = target.strip().partition(":")
+        if not equals or not institution.isdigit() or int(institution) < 1:
+            raise ConfigError(
+                f"{name} entries must look like CALLING_AE=INSTITUTION_ID or CALLING_AE=INSTITUTION_ID:USERNAME,"
+                f" got {entry.strip()!r}"
+            )
+        title = _ae_title(name, raw_title)
+        if title in peers:
+            raise ConfigError(f"{name} names calling AE title {title!r} twice")
+        peers[title] = DimsePeer(title, int(institution), username.strip() or None)
+    return tuple(peers.values())
 
 
 def _embedded_secret(data_dir: Path) -> str:
@@ -181,4 +229,8 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         login_max_failures=_int(env, "TELEMED_LOGIN_MAX_FAILURES", 5),
         login_window_seconds=_int(env, "TELEMED_LOGIN_WINDOW_SECONDS", 900),
         worker_concurrency=_int(env, "TELEMED_WORKER_CONCURRENCY", 2),
+        task_queue=env.get("TELEMED_TASK_QUEUE", "").strip() or "telemed",
+        dimse_port=_int(env, "TELEMED_DIMSE_PORT", 11112),
+        dimse_ae_title=_ae_title("TELEMED_DIMSE_AE_TITLE", env.get("TELEMED_DIMSE_AE_TITLE") or "TELEMED"),
+        dimse_peers=_dimse_peers(env),
     )

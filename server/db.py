@@ -16,11 +16,19 @@ def make_engine(database_url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+            # Let SQLAlchemy, not the sqlite3 module, open transactions (SQLAlchemy's pysqlite recipe).
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
+            # Take the write lock up front: a read transaction that later writes would otherwise fail at
+            # once with "database is locked" when the worker wrote in between (busy_timeout can't help).
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     if database_url.startswith("postgresql://"):

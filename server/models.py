@@ -351,3 +351,146 @@ class TaskRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DicomStudy(Base):
+    """A DICOM study as indexed at ingest. Owned by the uploading institution, optionally attached to a case."""
+
+    __tablename__ = "dicom_studies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_uid: Mapped[str] = mapped_column(String(64), unique=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    patient_name: Mapped[str] = mapped_column(String(200), default="")
+    patient_dicom_id: Mapped[str] = mapped_column(String(64), default="")
+    patient_sex: Mapped[str] = mapped_column(String(16), default="")
+    patient_birth_date: Mapped[str] = mapped_column(String(8), default="")
+    study_date: Mapped[str] = mapped_column(String(8), default="", index=True)
+    study_time: Mapped[str] = mapped_column(String(16), default="")
+    accession_number: Mapped[str] = mapped_column(String(64), default="", index=True)
+    description: Mapped[str] = mapped_column(String(200), default="")
+    # Study-level attributes in the DICOM JSON model, taken from the first instance, for QIDO answers.
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    series: Mapped[list[DicomSeries]] = relationship(back_populates="study", order_by="DicomSeries.number")
+
+
+class DicomSeries(Base):
+    __tablename__ = "dicom_series"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series_uid: Mapped[str] = mapped_column(String(64), unique=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("dicom_studies.id"), index=True)
+    modality: Mapped[str] = mapped_column(String(16), default="", index=True)
+    number: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(String(200), default="")
+    body_part: Mapped[str] = mapped_column(String(64), default="")
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    thumbnail_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    study: Mapped[DicomStudy] = relationship(back_populates="series")
+    instances: Mapped[list[DicomInstance]] = relationship(
+        back_populates="series", order_by="DicomInstance.instance_number"
+    )
+
+
+class DicomInstance(Base):
+    """One stored SOP instance. Its DICOM JSON metadata is kept so metadata requests never reparse files."""
+
+    __tablename__ = "dicom_instances"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sop_uid: Mapped[str] = mapped_column(String(64), unique=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("dicom_series.id"), index=True)
+    sop_class_uid: Mapped[str] = mapped_column(String(64))
+    transfer_syntax_uid: Mapped[str] = mapped_column(String(64))
+    instance_number: Mapped[int | None] = mapped_column(Integer)
+    rows: Mapped[int | None] = mapped_column(Integer)
+    columns: Mapped[int | None] = mapped_column(Integer)
+    frames: Mapped[int] = mapped_column(Integer, default=1)
+    stored_file_id: Mapped[int] = mapped_column(ForeignKey("stored_files.id"))
+    dicom_json: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    previews_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    preview_error: Mapped[str | None] = mapped_column(Text)
+
+    series: Mapped[DicomSeries] = relationship(back_populates="instances")
+    stored_file: Mapped[StoredFile] = relationship()
+
+
+class DicomConflict(Base):
+    """An instance that arrived again under a known SOP Instance UID but with other bytes: kept, never applied."""
+
+    __tablename__ = "dicom_conflicts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sop_uid: Mapped[str] = mapped_column(String(64), index=True)
+    stored_file_id: Mapped[int] = mapped_column(ForeignKey("stored_files.id"))
+    received_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Annotation(Base):
+    """A reader's measurement or mark on an image, saved to the case (viewer tool state as JSON)."""
+
+    __tablename__ = "annotations"
+    __table_args__ = (Index("ix_annotations_case_study", "case_id", "study_uid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    study_uid: Mapped[str] = mapped_column(String(64))
+    series_uid: Mapped[str] = mapped_column(String(64))
+    sop_uid: Mapped[str] = mapped_column(String(64))
+    frame: Mapped[int] = mapped_column(Integer, default=1)
+    tool: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    author: Mapped[User] = relationship()
+
+
+class UploadState(enum.StrEnum):
+    RECEIVING = "receiving"  # bytes still arriving (or all arrived and the last step has yet to finish)
+    COMPLETED = "completed"  # every byte arrived and matched the declared SHA-256; see `result`
+    FAILED = "failed"  # every byte arrived but the file's SHA-256 differs from the declared one
+    EXPIRED = "expired"  # not finished in time; its chunks were deleted
+    CANCELLED = "cancelled"  # terminated by its uploader; its chunks were deleted
+
+
+class Upload(Base):
+    """A resumable (tus) upload. Its chunks are objects under `uploads/{id}/`; how far it got is kept here.
+
+    `lock_token` and `locked_until` are a short lease held by the one request writing to the upload, so
+    API replicas never write the same offset twice.
+    """
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    filetype: Mapped[str] = mapped_column(String(128), default="")
+    # The Upload-Metadata header as the client sent it (validated), returned by HEAD as the protocol asks.
+    metadata_header: Mapped[str] = mapped_column(Text, default="")
+    length: Mapped[int] = mapped_column(BigInteger)
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[UploadState] = mapped_column(_enum(UploadState), default=UploadState.RECEIVING, index=True)
+    result: Mapped[str | None] = mapped_column(String(16))  # stored | duplicate | conflict | invalid
+    detail: Mapped[str | None] = mapped_column(Text)
+    study_uid: Mapped[str | None] = mapped_column(String(64))
+    sop_uid: Mapped[str | None] = mapped_column(String(64))
+    lock_token: Mapped[str | None] = mapped_column(String(64))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+    case: Mapped[Case | None] = relationship()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import pydicom
 import pytest
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from server.app import create_app
@@ -14,8 +18,10 @@ from server.config import Settings, load_settings
 from server.db import make_engine, make_session_factory, transaction
 from server.demo import load_demo
 from server.migrate import upgrade
+from server.models import Case, Institution
 from server.storage import open_store
-from tests.support.services import postgres_database, redis_url
+from tests.support.live import LivePlatform, live_platform
+from tests.support.services import TEST_QUEUE, postgres_database, redis_url
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -41,7 +47,10 @@ def pg_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def settings(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = make_settings(
-        tmp_path_factory.mktemp("platform"), TELEMED_DATABASE_URL=pg_url, TELEMED_BROKER_URL=redis_url()
+        tmp_path_factory.mktemp("platform"),
+        TELEMED_DATABASE_URL=pg_url,
+        TELEMED_BROKER_URL=redis_url(),
+        TELEMED_TASK_QUEUE=TEST_QUEUE,
     )
     open_store(settings).ensure_ready()
     return settings
@@ -61,6 +70,13 @@ def demo(session_factory) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
+def village_id(session_factory, demo: None) -> int:  # type: ignore[no-untyped-def]
+    """The demo village clinic, 青山村卫生室."""
+    with session_factory() as db:
+        return db.scalar(select(Institution.id).where(Institution.name == "青山村卫生室"))
+
+
+@pytest.fixture(scope="session")
 def app(settings: Settings, demo: None):  # type: ignore[no-untyped-def]
     return create_app(settings)
 
@@ -71,6 +87,42 @@ def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     n = next(_addresses)
     with TestClient(app, client=(f"10.77.{n // 250}.{n % 250 + 1}", 40000)) as test_client:
         yield test_client
+
+
+@dataclass(frozen=True)
+class LiveWithCT:
+    platform: LivePlatform
+    case_with_ct: int
+    study_uid: str
+    series_uid: str
+
+    @property
+    def url(self) -> str:
+        return self.platform.url
+
+    @property
+    def password(self) -> str:
+        return self.platform.password
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, demo: None, session_factory, tmp_path_factory) -> Iterator[LiveWithCT]:  # type: ignore[no-untyped-def]
+    """API server and worker processes; the village doctor's imaging case carries a 30-slice CT."""
+    from tests.support.dicom_factory import ct_series
+
+    with transaction(session_factory) as db:
+        case_id = db.scalar(
+            select(Case.id)
+            .join(Institution)
+            .where(Institution.name == "青山村卫生室", Case.kind == "imaging")
+        )
+    with live_platform(settings, DEMO_PASSWORD, tmp_path_factory.mktemp("live")) as platform:
+        series = ct_series(n_slices=30, rows=256, cols=256, seed=30, patient_name="张^秀英")
+        stored = platform.stow("village", series, case_id)
+        assert stored.status_code == 200, stored.text
+        ds = pydicom.dcmread(io.BytesIO(series[0]))
+        platform.wait_for_thumbnail("radiologist", ds.StudyInstanceUID, ds.SeriesInstanceUID)
+        yield LiveWithCT(platform, case_id, ds.StudyInstanceUID, ds.SeriesInstanceUID)
 
 
 def sign_in(client: TestClient, username: str, password: str = DEMO_PASSWORD) -> str:

@@ -17,11 +17,12 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def started_platform(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     data = tmp_path_factory.mktemp("embedded")
-    port, signaling_port = free_port(), free_port()
+    port, signaling_port, dimse_port = free_port(), free_port(), free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("TELEMED_")} | {
         "TELEMED_DATA_DIR": str(data),
         "TELEMED_PORT": str(port),
         "TELEMED_SIGNALING_PORT": str(signaling_port),
+        "TELEMED_DIMSE_PORT": str(dimse_port),
     }
     log = data / "start.log"
     with open(log, "wb") as out:

@@ -12,18 +12,13 @@ from server.config import Settings
 from server.db import transaction
 from server.models import StoredFile, TaskRun, TaskState
 from server.storage import open_store
-from tests.support.services import running, telemed_command
+from tests.support.services import process_env, running, telemed_command
 from worker.app import make_celery
 
 
 @pytest.fixture(scope="module")
 def worker_process(settings: Settings, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    env = {
-        "TELEMED_DATA_DIR": str(settings.data_dir),
-        "TELEMED_DATABASE_URL": settings.database_url,
-        "TELEMED_BROKER_URL": settings.broker_url,
-        "TELEMED_SECRET_KEY": settings.secret_key,
-    }
+    env = process_env(settings)
     log = tmp_path_factory.mktemp("worker") / "worker.log"
     with running(
         telemed_command("worker", "--concurrency", "1", "--loglevel", "info"), env, log=log

@@ -31,6 +31,8 @@ def make_celery(settings: Settings) -> Celery:
     app.conf.update(
         broker_transport_options=broker_transport_options(settings),
         broker_connection_retry_on_startup=True,
+        # One queue name per installation, so installations sharing a Redis never take each other's tasks.
+        task_default_queue=settings.task_queue,
         task_serializer="json",
         accept_content=["json"],
         timezone="UTC",

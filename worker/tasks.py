@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import io
 
-from server.models import StoredFile, utcnow
+from PIL import Image
+from pydicom import Dataset
+
+from imaging.dicom import InvalidDicom, RenderError, encode_jpeg, frame_count, parse_instance, render_frame
+from server.api.uploads import expire_stale
+from server.models import DicomInstance, DicomSeries, StoredFile, utcnow
+from server.previews import PREVIEW_MEDIA_TYPE, PREVIEW_SIZES, THUMBNAIL_SIZE, preview_key, thumbnail_key
 from server.storage import ObjectNotFound
 from worker import resources
 from worker.app import celery_app
@@ -34,3 +41,72 @@ def verify_stored_file(self: RecordedTask, file_id: int) -> dict[str, object]:
         stored.verified_at = utcnow()
         status = "ok" if stored.integrity_error is None else "corrupt"
         return {"file_id": file_id, "status": status}
+
+
+def _instance_dataset(instance: DicomInstance) -> Dataset:
+    return parse_instance(resources.store().read_bytes(instance.stored_file.object_key)).dataset
+
+
+def _put_jpeg(key: str, image: Image.Image) -> None:
+    data = encode_jpeg(image)
+    resources.store().put(key, io.BytesIO(data), length=len(data), content_type=PREVIEW_MEDIA_TYPE)
+
+
+@celery_app.task(base=RecordedTask, bind=True, name="imaging.render_instance_previews")
+def render_instance_previews(self: RecordedTask, instance_id: int) -> dict[str, object]:
+    """Previews of every frame at each preview size. Keys derive from UIDs: a rerun overwrites the same objects."""
+    with resources.session_factory()() as db, db.begin():
+        instance = db.get(DicomInstance, instance_id)
+        if instance is None:
+            return {"instance_id": instance_id, "status": "unknown_instance"}
+        series = instance.series
+        try:
+            ds = _instance_dataset(instance)
+            for frame in range(frame_count(ds)):
+                full = render_frame(ds, frame)
+                for size in PREVIEW_SIZES:
+                    image = full.copy()
+                    image.thumbnail((size, size), Image.Resampling.LANCZOS)
+                    key = preview_key(
+                        series.study.study_uid, series.series_uid, instance.sop_uid, frame, size
+                    )
+                    _put_jpeg(key, image)
+        except (InvalidDicom, RenderError) as exc:
+            instance.preview_error = str(exc)[:1000]
+            return {"instance_id": instance_id, "status": "not_renderable"}
+        instance.previews_at = utcnow()
+        instance.preview_error = None
+        return {"instance_id": instance_id, "status": "ok", "frames": frame_count(ds)}
+
+
+@celery_app.task(base=RecordedTask, bind=True, name="imaging.render_series_thumbnail")
+def render_series_thumbnail(self: RecordedTask, series_id: int) -> dict[str, object]:
+    """The series' thumbnail, from its middle instance (stable for a complete series, so reruns agree)."""
+    with resources.session_factory()() as db, db.begin():
+        series = db.get(DicomSeries, series_id)
+        if series is None or not series.instances:
+            return {"series_id": series_id, "status": "unknown_series"}
+        middle = series.instances[len(series.instances) // 2]
+        try:
+            ds = _instance_dataset(middle)
+            image = render_frame(ds, frame_count(ds) // 2, size=THUMBNAIL_SIZE)
+        except (InvalidDicom, RenderError) as exc:
+            return {"series_id": series_id, "status": "not_renderable", "error": str(exc)[:200]}
+        _put_jpeg(thumbnail_key(series.study.study_uid, series.series_uid), image)
+        series.thumbnail_at = utcnow()
+        return {"series_id": series_id, "status": "ok", "from": middle.sop_uid}
+
+
+@celery_app.task(base=RecordedTask, bind=True, name="uploads.expire_stale")
+def expire_stale_uploads(self: RecordedTask) -> dict[str, object]:
+    """Expire resumable uploads left unfinished past their time (24 h) and delete their chunks.
+
+    Scheduled hourly by Celery beat (`celery -A worker.app beat`, one per deployment); a run that
+    finds nothing does nothing, and one interrupted midway is finished by the next.
+    """
+    with resources.session_factory()() as db, db.begin():
+        expired = expire_stale(db, resources.store())
+    return {"expired": len(expired), "uploads": expired}
+
+
+celery_app.add_periodic_task(3600.0, expire_stale_uploads.s(), name="uploads.expire_stale hourly")

@@ -4,14 +4,19 @@ An endpoint is a plain synchronous function `handler(ctx) -> Response`, declared
 and an `Access` rule. The async wrapper reads the request body, resolves the session, enforces the
 rule and then runs the handler in a worker thread inside one database transaction, so handlers
 use a normal SQLAlchemy session without blocking the event loop.
+
+An endpoint that must read its body as it arrives (resumable uploads) is a coroutine declared with
+`api_stream_route`: same rule, authentication, CSRF and audit of refusals, but no transaction is
+held while the body streams in; it does its database work in short steps with `ctx.run(work)`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+import logging
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -24,6 +29,8 @@ from server.access import AccessDenied
 from server.auth.sessions import CSRF_HEADER, SESSION_COOKIE, resolve_session
 from server.config import Settings
 from server.models import LoginSession, Role, User
+
+log = logging.getLogger(__name__)
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_JSON_BYTES = 1 << 20
@@ -87,6 +94,7 @@ class Context:
     login: LoginSession | None
     body: Any = None
     path: dict[str, Any] = field(default_factory=dict)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def ip(self) -> str | None:
@@ -96,6 +104,11 @@ class Context:
     def current_user(self) -> User:
         assert self.user is not None, "endpoint is public; no user"
         return self.user
+
+    def send_task(self, name: str, *args: Any) -> None:
+        """Queue a background task once this request's transaction has committed (so it sees the rows)."""
+        celery = self.request.app.state.celery
+        self.after_commit.append(lambda: celery.send_task(name, args=list(args)))
 
     def audit(self, action: str, **fields: Any) -> None:
         audit.record(
@@ -124,24 +137,38 @@ def session_token(request: Request) -> tuple[str | None, bool]:
     return request.cookies.get(SESSION_COOKIE), True
 
 
+async def _read_raw(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it grows past `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "too_large", f"request body larger than {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "too_large", f"request body larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def _read_json(request: Request) -> Any:
     if request.method not in UNSAFE_METHODS:
         return None
-    raw = await request.body()
+    raw = await _read_raw(request, MAX_JSON_BYTES)
     if not raw:
         return None
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise ApiError(415, "unsupported_media_type", "request body must be application/json")
-    if len(raw) > MAX_JSON_BYTES:
-        raise ApiError(413, "too_large", "JSON body larger than 1 MiB")
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid_json", f"request body is not valid JSON: {exc}") from None
 
 
-def _authenticate(ctx: Context, access: Access, from_cookie: bool, token: str | None) -> None:
+def _authenticate(
+    ctx: Context, access: Access, endpoint_name: str, from_cookie: bool, token: str | None
+) -> None:
     if token:
         ctx.login = resolve_session(ctx.db, token)
         ctx.user = ctx.login.user if ctx.login else None
@@ -150,7 +177,7 @@ def _authenticate(ctx: Context, access: Access, from_cookie: bool, token: str | 
     if ctx.user is None:
         raise ApiError(401, "not_authenticated", "sign in first")
     if not access.allows(ctx.user.role):
-        raise AccessDenied("endpoint", ctx.request.url.path)
+        raise AccessDenied("endpoint", endpoint_name)
     if from_cookie and ctx.request.method in UNSAFE_METHODS:
         sent = ctx.request.headers.get(CSRF_HEADER)
         if not sent or ctx.login is None or sent != ctx.login.csrf_token:
@@ -158,15 +185,28 @@ def _authenticate(ctx: Context, access: Access, from_cookie: bool, token: str | 
 
 
 def _run(
-    factory: sessionmaker[Session], ctx_args: dict[str, Any], handler: Handler, access: Access
+    factory: sessionmaker[Session],
+    ctx_args: dict[str, Any],
+    handler: Handler,
+    access: Access,
+    endpoint_name: str | None = None,
 ) -> Response:
     token, from_cookie = session_token(ctx_args["request"])
     with factory() as db:
         ctx = Context(db=db, user=None, login=None, **ctx_args)
         try:
-            _authenticate(ctx, access, from_cookie, token)
+            _authenticate(ctx, access, endpoint_name or handler.__name__, from_cookie, token)
             response = handler(ctx)
             db.commit()
+            for callback in ctx.after_commit:
+                try:
+                    callback()
+                except Exception:  # the data is committed; a lost notification must not turn into an error
+                    log.exception(
+                        "could not queue background work after %s %s",
+                        ctx.request.method,
+                        ctx.request.url.path,
+                    )
             return response
         except AccessDenied as denied:
             db.rollback()
@@ -188,12 +228,22 @@ def _run(
             return error_response(error.status, error.code, error.detail, **error.extra)
 
 
-def api_route(path: str, handler: Handler, *, access: Access, methods: Iterable[str] = ("GET",)) -> Route:
-    """A Starlette route whose endpoint enforces `access`; the rule is kept on the route for tests."""
+def api_route(
+    path: str,
+    handler: Handler,
+    *,
+    access: Access,
+    methods: Iterable[str] = ("GET",),
+    raw_body_limit: int | None = None,
+) -> Route:
+    """A Starlette route whose endpoint enforces `access`; the rule is kept on the route for tests.
+
+    The body is parsed as JSON, unless `raw_body_limit` is given: then the handler gets the bytes.
+    """
 
     async def endpoint(request: Request) -> Response:
         try:
-            body = await _read_json(request)
+            body = await (_read_raw(request, raw_body_limit) if raw_body_limit else _read_json(request))
         except ApiError as error:
             return error_response(error.status, error.code, error.detail)
         state = request.app.state
@@ -204,6 +254,81 @@ def api_route(path: str, handler: Handler, *, access: Access, methods: Iterable[
             "path": dict(request.path_params),
         }
         return await run_in_threadpool(_run, state.session_factory, ctx_args, handler, access)
+
+    route = Route(path, endpoint, methods=list(methods), name=handler.__name__)
+    route.access = access  # type: ignore[attr-defined]
+    return route
+
+
+T = TypeVar("T")
+
+
+class _Refused(Exception):
+    """A step of a streaming endpoint ended the request (refusal or `ApiError`) with `response`."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+@dataclass(frozen=True)
+class StreamContext:
+    """What a streaming handler gets: the request (read its body with `request.stream()`) and `run`."""
+
+    request: Request
+    settings: Settings
+    path: dict[str, Any]
+    access: Access
+    endpoint_name: str
+
+    async def run(self, work: Callable[[Context], T]) -> T:
+        """`work(ctx)` in a worker thread inside one transaction, exactly as an `api_route` handler runs.
+
+        The caller is authenticated and checked against the rule again, the transaction commits and
+        tasks queued with `ctx.send_task` are sent. An `ApiError` or a refusal ends the whole request
+        with its usual response. Return plain values, not ORM objects: the session closes after the step.
+        """
+        done: list[T] = []
+
+        def step(ctx: Context) -> Response:
+            done.append(work(ctx))
+            return Response()  # not sent: only an error response from `_run` ever is
+
+        ctx_args = {"request": self.request, "settings": self.settings, "path": self.path}
+        factory = self.request.app.state.session_factory
+        response = await run_in_threadpool(_run, factory, ctx_args, step, self.access, self.endpoint_name)
+        if not done:
+            raise _Refused(response)
+        return done[0]
+
+
+StreamHandler = Callable[[StreamContext], Awaitable[Response]]
+
+
+def api_stream_route(
+    path: str, handler: StreamHandler, *, access: Access, methods: Iterable[str] = ("POST",)
+) -> Route:
+    """A route for a coroutine handler that reads the request body itself, as it arrives.
+
+    The caller is authenticated and checked against `access` (CSRF and the audit of refusals as in
+    `api_route`) before the handler starts, so no byte of the body is read for a refused request.
+    """
+
+    async def endpoint(request: Request) -> Response:
+        ctx = StreamContext(
+            request=request,
+            settings=request.app.state.settings,
+            path=dict(request.path_params),
+            access=access,
+            endpoint_name=handler.__name__,
+        )
+        try:
+            await ctx.run(lambda _ctx: None)
+            return await handler(ctx)
+        except _Refused as refused:
+            return refused.response
+        except ApiError as error:
+            return error_response(error.status, error.code, error.detail, **error.extra)
 
     route = Route(path, endpoint, methods=list(methods), name=handler.__name__)
     route.access = access  # type: ignore[attr-defined]

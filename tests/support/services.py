@@ -17,6 +17,8 @@ import psycopg
 import pytest
 import redis
 
+from server.config import Settings
+
 POSTGRES_ADMIN_URL = os.environ.get("TELEMED_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TELEMED_TEST_REDIS", "redis://127.0.0.1:6379/9")
 START_HINTS = {
@@ -51,13 +53,29 @@ def postgres_database() -> Iterator[str]:
 
 
 def redis_url() -> str:
-    """The test Redis database, emptied so no task from an earlier run is left queued."""
+    """The test Redis database. Each test session uses its own task queue (`TEST_QUEUE`) in it, so
+    concurrent runs on one machine never take each other's tasks."""
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
     try:
-        client.flushdb()
+        client.ping()
     except redis.ConnectionError as exc:
         missing("Redis", exc)
     return REDIS_URL
+
+
+TEST_QUEUE = f"telemed-test-{uuid.uuid4().hex[:8]}"
+
+
+def process_env(settings: Settings) -> dict[str, str]:
+    """Environment for a platform process (server, worker, SCP) sharing `settings`' database, store and queue."""
+    return {
+        "TELEMED_DATA_DIR": str(settings.data_dir),
+        "TELEMED_STORAGE_ROOT": str(settings.storage_root),
+        "TELEMED_DATABASE_URL": settings.database_url,
+        "TELEMED_BROKER_URL": settings.broker_url,
+        "TELEMED_TASK_QUEUE": settings.task_queue,
+        "TELEMED_SECRET_KEY": settings.secret_key,
+    }
 
 
 def free_port() -> int:

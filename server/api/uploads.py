@@ -1,0 +1,774 @@
+"""Resumable uploads from clinic PCs: tus 1.0.0 (core, creation, termination, checksum, expiration).
+
+Village networks drop connections, so a file goes up in PATCH requests whose bytes are kept as they
+arrive: each request's body is spooled to a temporary file while it is hashed, then stored as one
+object `uploads/{id}/{offset:016d}`, and the upload's offset is advanced in the database. Nothing is
+held in a process, so an interrupted upload resumes on any API replica, after any restart. When the
+last byte arrives the chunks are joined, checked against the whole file's SHA-256 declared at creation
+and handed to the one DICOM ingest path; the chunks are then deleted.
+
+Decisions the protocol leaves to the server (https://tus.io/protocols/resumable-upload):
+
+- `OPTIONS /api/uploads` is public: it only states the protocol version, extensions, checksum
+  algorithms and size limit, and CORS preflights never carry credentials. Everything else needs a
+  signed-in `requester`, by cookie (+ CSRF) or Bearer token.
+- Another user's upload answers 404 exactly like an unknown one (the refusal is audited).
+- `Upload-Metadata` must carry `sha256` (hex); `filename`, `filetype` and `case_id` are optional.
+  Only DICOM is taken: a `filetype` other than application/dicom or application/octet-stream is
+  refused at creation, before any byte is sent, and so is an empty file or a deferred length. Every
+  finished file goes through `ingest_instance`, whose parser accepts the DICM preamble or a bare
+  Implicit VR dataset, as STOW-RS does. The limit (`Tus-Max-Size`) is STOW-RS's 1 GiB: ingest parses
+  an instance in memory, though no request body is ever held whole on the way in.
+- Checksums: `sha256` (preferred) and `sha1` (the one the protocol requires every server to support).
+  An interrupted request that carried `Upload-Checksum` is discarded, since its bytes cannot be
+  verified; one without is kept up to the last byte received, as the core protocol asks.
+- The final PATCH answers 204 with `Upload-Result: stored | duplicate | conflict | invalid`, also for
+  an invalid DICOM file: the bytes arrived intact, and a tus client treats any other status as a
+  transfer error to retry, which cannot help a file that is wrong in itself. The parser's message is in
+  `GET /api/uploads/{id}`. A whole-file SHA-256 mismatch answers 460 (checksum mismatch) with
+  `Upload-Result: failed`: the bytes are not those the client meant to send, so the upload is marked
+  failed, its chunks deleted, and HEAD on it then answers 410 Gone; the client starts a new upload.
+- Expired (24 h after creation), failed and terminated uploads answer 410 Gone. Terminating a finished
+  upload changes nothing: the instance it stored is part of the clinical record, not of the upload.
+- One request writes to an upload at a time: it holds a lease in the database (renewed while bytes
+  arrive, given up after 60 s without any); a second writer gets 423 Locked with Retry-After.
+- `X-HTTP-Method-Override: PATCH|DELETE` on a POST to the upload URL is honoured (core protocol).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import logging
+import re
+import secrets
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from email.utils import format_datetime
+from functools import partial
+from typing import Any, BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server import audit
+from server.api.routing import (
+    Access,
+    ApiError,
+    Context,
+    StreamContext,
+    api_route,
+    api_stream_route,
+    error_response,
+)
+from server.db import transaction
+from server.dicom_ingest import DICOM_MEDIA_TYPE, InvalidDicom, ingest_instance, queue_previews
+from server.models import Case, Role, Upload, UploadState, utcnow
+from server.storage import ObjectStore
+
+log = logging.getLogger(__name__)
+
+TUS_VERSION = "1.0.0"
+TUS_EXTENSIONS = "creation,termination,checksum,expiration"
+CHECKSUMS: dict[str, Callable[[], Any]] = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
+CHUNK_MEDIA_TYPE = "application/offset+octet-stream"
+ACCEPTED_FILETYPES = frozenset({"", DICOM_MEDIA_TYPE, "application/octet-stream"})
+# The ingest path parses a whole instance in memory, so the limit is STOW-RS's.
+MAX_UPLOAD_BYTES = 1 << 30
+EXPIRES_AFTER = timedelta(hours=24)
+LEASE = timedelta(seconds=120)
+LEASE_RENEW_SECONDS = 30
+LOCKED_RETRY_SECONDS = 5
+IDLE_TIMEOUT_SECONDS = 60.0
+SPOOL_BUFFER_BYTES = 1 << 20
+MAX_METADATA_CHARS = 4096
+UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+UPLOADERS = Access.only(Role.REQUESTER)
+RESULT_HEADER = "Upload-Result"
+GONE_STATES = {
+    UploadState.FAILED: "the upload failed: {detail}",
+    UploadState.EXPIRED: "the upload expired before it was finished; start a new upload",
+    UploadState.CANCELLED: "the upload was terminated; start a new upload",
+}
+
+
+# -- chunks in the object store -------------------------------------------------------------------
+
+
+def chunk_prefix(upload_id: str) -> str:
+    return f"uploads/{upload_id}/"
+
+
+def chunk_key(upload_id: str, offset: int) -> str:
+    # Zero-padded, so the store's code-point order of keys is the order of the bytes.
+    return f"{chunk_prefix(upload_id)}{offset:016d}"
+
+
+def delete_chunks(store: ObjectStore, upload_id: str) -> int:
+    keys = list(store.list(chunk_prefix(upload_id)))
+    for key in keys:
+        store.delete(key)
+    return len(keys)
+
+
+def expire_stale(db: Session, store: ObjectStore, now: datetime | None = None) -> list[str]:
+    """Expire unfinished uploads past their time: chunks deleted first, then the row marked.
+
+    In that order a crash in between leaves the upload to the next run, so running this again is
+    harmless; a PATCH still streaming into an upload past its time is refused when it commits.
+    """
+    now = now or utcnow()
+    stale = db.scalars(
+        select(Upload)
+        .where(Upload.state == UploadState.RECEIVING, Upload.expires_at <= now)
+        .order_by(Upload.expires_at)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for upload in stale:
+        delete_chunks(store, upload.id)
+        upload.state = UploadState.EXPIRED
+        upload.detail = f"not finished within {EXPIRES_AFTER.total_seconds() / 3600:.0f} h; chunks deleted"
+        upload.lock_token = upload.locked_until = None
+        audit.record(
+            db,
+            action="upload_expired",
+            resource_type="upload",
+            resource_id=upload.id,
+            detail={"uploader": upload.user.username, "offset": upload.offset, "length": upload.length},
+        )
+    return [upload.id for upload in stale]
+
+
+# -- protocol headers ------------------------------------------------------------------------------
+
+
+class TusHeaders:
+    """Every tus response says `Tus-Resumable`, is never cached, and names the version when it refused one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Tus-Resumable", TUS_VERSION)
+                headers.setdefault("Cache-Control", "no-store")
+                if message["status"] == 412:
+                    headers.setdefault("Tus-Version", TUS_VERSION)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _tus(route: Route) -> Route:
+    route.app = TusHeaders(route.app)
+    return route
+
+
+def _require_tus_version(request: Request) -> None:
+    sent = request.headers.get("tus-resumable")
+    if sent != TUS_VERSION:
+        raise ApiError(
+            412,
+            "unsupported_tus_version",
+            f"this server speaks tus {TUS_VERSION}; the request said {sent or 'nothing'} (Tus-Resumable)",
+        )
+
+
+def _http_date(moment: datetime) -> str:
+    return format_datetime(moment, usegmt=True)
+
+
+def _non_negative(request: Request, header: str) -> int:
+    raw = request.headers.get(header)
+    if raw is None or not raw.isascii() or not raw.isdigit():
+        raise ApiError(400, "invalid_header", f"{header} must be a non-negative integer", header=header)
+    return int(raw)
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _parse_metadata(raw: str) -> dict[str, bytes]:
+    """`Upload-Metadata`: comma-separated `key base64value` pairs, keys unique, values possibly empty."""
+    if len(raw) > MAX_METADATA_CHARS or not raw.isascii():
+        raise ApiError(
+            400, "invalid_metadata", f"Upload-Metadata must be ASCII, at most {MAX_METADATA_CHARS} characters"
+        )
+    pairs: dict[str, bytes] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        key, _, value = item.partition(" ")
+        if not key.isprintable():
+            raise ApiError(400, "invalid_metadata", f"Upload-Metadata key {key!r} is not printable")
+        if key in pairs:
+            raise ApiError(400, "invalid_metadata", f"Upload-Metadata key {key!r} appears twice")
+        try:
+            pairs[key] = base64.b64decode(value.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError(
+                400, "invalid_metadata", f"Upload-Metadata value of {key!r} is not base64"
+            ) from None
+    return pairs
+
+
+def _text(metadata: dict[str, bytes], key: str) -> str:
+    try:
+        return metadata.get(key, b"").decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise ApiError(
+            400, "invalid_metadata", f"Upload-Metadata value of {key!r} is not UTF-8 text"
+        ) from None
+
+
+def _filename(raw: str) -> str:
+    """The file's own name: no folders (a Windows client may send them), no control characters."""
+    name = raw.replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(ch for ch in name if ch.isprintable())[:255]
+
+
+def _parse_checksum(request: Request) -> tuple[str, bytes] | None:
+    raw = request.headers.get("upload-checksum")
+    if raw is None:
+        return None
+    algorithm, _, encoded = raw.strip().partition(" ")
+    if algorithm not in CHECKSUMS:
+        raise ApiError(
+            400,
+            "unsupported_checksum",
+            f"checksum algorithm {algorithm!r} is not supported; use one of {', '.join(CHECKSUMS)}",
+        )
+    try:
+        return algorithm, base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(
+            400, "invalid_checksum", "Upload-Checksum must be '<algorithm> <base64 digest>'"
+        ) from None
+
+
+# -- the upload row --------------------------------------------------------------------------------
+
+
+def _own_upload(ctx: Context, *, for_update: bool = False) -> Upload:
+    """The caller's upload named in the path. Another user's answers exactly as an unknown one does."""
+    upload_id = ctx.path["upload_id"]
+    upload = None
+    if UPLOAD_ID.fullmatch(upload_id):
+        upload = ctx.db.get(Upload, upload_id, with_for_update=for_update)
+    if upload is None or upload.user_id != ctx.current_user.id:
+        if upload is not None:
+            ctx.audit(
+                "access_denied",
+                resource_type="upload",
+                resource_id=upload_id,
+                outcome=audit.DENIED,
+                detail={"method": ctx.request.method, "path": ctx.request.url.path},
+            )
+        raise ApiError(404, "not_found", "upload not found", keep_changes=True)
+    return upload
+
+
+def _past_expiry(upload: Upload, now: datetime | None = None) -> bool:
+    return upload.state == UploadState.RECEIVING and upload.expires_at <= (now or utcnow())
+
+
+def _refuse_if_gone(upload: Upload) -> None:
+    if _past_expiry(upload):
+        raise ApiError(410, "gone", GONE_STATES[UploadState.EXPIRED])
+    if upload.state in GONE_STATES:
+        raise ApiError(410, "gone", GONE_STATES[upload.state].format(detail=upload.detail))
+
+
+def _patient_id(upload: Upload) -> int | None:
+    return upload.case.patient_id if upload.case else None
+
+
+def upload_json(upload: Upload) -> dict[str, Any]:
+    return {
+        "id": upload.id,
+        "filename": upload.filename,
+        "length": upload.length,
+        "offset": upload.offset,
+        "state": UploadState.EXPIRED.value if _past_expiry(upload) else upload.state.value,
+        "result": upload.result,
+        "detail": upload.detail,
+        "sha256": upload.sha256,
+        "case_id": upload.case_id,
+        "study_uid": upload.study_uid,
+        "sop_uid": upload.sop_uid,
+        "created_at": upload.created_at.isoformat(),
+        "expires_at": upload.expires_at.isoformat(),
+        "completed_at": upload.completed_at.isoformat() if upload.completed_at else None,
+    }
+
+
+# -- OPTIONS, POST, HEAD, GET, DELETE (short requests, one transaction each) ------------------------
+
+
+def upload_options(ctx: Context) -> Response:
+    return Response(
+        status_code=204,
+        headers={
+            "Tus-Version": TUS_VERSION,
+            "Tus-Extension": TUS_EXTENSIONS,
+            "Tus-Checksum-Algorithm": ",".join(CHECKSUMS),
+            "Tus-Max-Size": str(MAX_UPLOAD_BYTES),
+        },
+    )
+
+
+def create_upload(ctx: Context) -> Response:
+    _require_tus_version(ctx.request)
+    user = ctx.current_user
+    if user.institution_id is None:
+        raise ApiError(400, "no_institution", "your account belongs to no institution")
+    if "upload-defer-length" in ctx.request.headers:
+        raise ApiError(400, "length_required", "the length must be known at creation (Upload-Length)")
+    length = _non_negative(ctx.request, "Upload-Length")
+    if length == 0:
+        raise ApiError(400, "empty_upload", "an empty file is not a DICOM instance")
+    if length > MAX_UPLOAD_BYTES:
+        raise ApiError(413, "too_large", f"uploads are limited to {MAX_UPLOAD_BYTES} bytes (Tus-Max-Size)")
+    raw_metadata = ctx.request.headers.get("upload-metadata", "")
+    metadata = _parse_metadata(raw_metadata)
+    sha256 = _text(metadata, "sha256")
+    if not SHA256_HEX.fullmatch(sha256):
+        raise ApiError(
+            400, "sha256_required", "Upload-Metadata must carry sha256: the whole file's SHA-256 in hex"
+        )
+    filetype = _text(metadata, "filetype").split(";")[0].strip().lower()
+    if filetype not in ACCEPTED_FILETYPES:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"only DICOM files ({DICOM_MEDIA_TYPE}) can be uploaded, not {filetype}",
+        )
+    case = None
+    if "case_id" in metadata:
+        raw_case = _text(metadata, "case_id")
+        case = ctx.db.get(Case, int(raw_case)) if raw_case.isdigit() and len(raw_case) < 10 else None
+        if case is None or case.institution_id != user.institution_id:
+            raise ApiError(404, "not_found", "case not found")
+    now = utcnow()
+    upload = Upload(
+        id=secrets.token_urlsafe(24),
+        user_id=user.id,
+        institution_id=user.institution_id,
+        case=case,
+        filename=_filename(_text(metadata, "filename")),
+        filetype=filetype,
+        metadata_header=raw_metadata,
+        length=length,
+        offset=0,
+        sha256=sha256.lower(),
+        state=UploadState.RECEIVING,
+        created_at=now,
+        expires_at=now + EXPIRES_AFTER,
+    )
+    ctx.db.add(upload)
+    ctx.audit(
+        "upload_created",
+        resource_type="upload",
+        resource_id=upload.id,
+        patient_id=case.patient_id if case else None,
+        detail={"filename": upload.filename, "length": length, "case_id": case.id if case else None},
+    )
+    return Response(
+        status_code=201,
+        headers={"Location": f"/api/uploads/{upload.id}", "Upload-Expires": _http_date(upload.expires_at)},
+    )
+
+
+def head_upload(ctx: Context) -> Response:
+    _require_tus_version(ctx.request)
+    upload = _own_upload(ctx)
+    _refuse_if_gone(upload)
+    headers = {"Upload-Offset": str(upload.offset), "Upload-Length": str(upload.length)}
+    if upload.metadata_header:
+        headers["Upload-Metadata"] = upload.metadata_header
+    if upload.state == UploadState.RECEIVING:
+        headers["Upload-Expires"] = _http_date(upload.expires_at)
+    elif upload.result:
+        headers["Upload-Result"] = upload.result
+    return Response(status_code=200, headers=headers)
+
+
+def get_upload(ctx: Context) -> Response:
+    return JSONResponse(upload_json(_own_upload(ctx)), headers={"Cache-Control": "no-store"})
+
+
+def delete_upload(ctx: Context) -> Response:
+    _require_tus_version(ctx.request)
+    upload = _own_upload(ctx, for_update=True)
+    if upload.state == UploadState.RECEIVING:
+        upload.state = UploadState.CANCELLED
+        upload.detail = "terminated by the uploader"
+        upload.lock_token = upload.locked_until = None
+        ctx.audit(
+            "upload_cancelled",
+            resource_type="upload",
+            resource_id=upload.id,
+            patient_id=_patient_id(upload),
+            detail={"offset": upload.offset, "length": upload.length},
+        )
+        store: ObjectStore = ctx.request.app.state.store
+        upload_id = upload.id
+
+        def free_chunks() -> None:
+            delete_chunks(store, upload_id)
+
+        ctx.after_commit.append(free_chunks)
+    return Response(status_code=204)
+
+
+# -- PATCH: the bytes ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Window:
+    """What one PATCH may write: from `offset` up to `length`, while it holds the lease `token`."""
+
+    upload_id: str
+    token: str
+    offset: int
+    length: int
+    sha256: str
+    expires_at: datetime
+    finished_result: str | None = None  # set when the upload had already finished: nothing to write
+
+
+def _begin_patch(ctx: Context, client_offset: int, declared: int | None, token: str) -> _Window:
+    upload = _own_upload(ctx, for_update=True)
+    _refuse_if_gone(upload)
+    if client_offset != upload.offset:
+        raise ApiError(
+            409,
+            "offset_mismatch",
+            f"the upload is at offset {upload.offset}, not {client_offset}; ask with HEAD and resume there",
+            offset=upload.offset,
+        )
+    if declared is not None and declared > upload.length - upload.offset:
+        raise ApiError(
+            413, "too_large", f"the body is longer than the {upload.length - upload.offset} bytes still due"
+        )
+    window = _Window(upload.id, token, upload.offset, upload.length, upload.sha256, upload.expires_at)
+    if upload.state == UploadState.COMPLETED:
+        # A retried final PATCH whose answer was lost on the way: say again how it ended.
+        return replace(window, finished_result=upload.result or "")
+    now = utcnow()
+    if upload.lock_token and upload.locked_until and upload.locked_until > now:
+        # The holder usually finishes within seconds; its lease is only the bound for one that died.
+        wait = min(LOCKED_RETRY_SECONDS, max(1, int((upload.locked_until - now).total_seconds()) + 1))
+        raise ApiError(
+            423, "locked", "another request is writing to this upload; try again shortly", retry_after=wait
+        )
+    upload.lock_token, upload.locked_until = token, now + LEASE
+    return window
+
+
+def _with_lease(factory: sessionmaker[Session], window: _Window, *, renew: bool) -> bool:
+    """Renew or give up the lease; False if it is no longer this request's (taken over, or upload gone)."""
+    with transaction(factory) as db:
+        upload = db.get(Upload, window.upload_id, with_for_update=True)
+        if upload is None or upload.lock_token != window.token:
+            return False
+        if renew and upload.state == UploadState.RECEIVING and not _past_expiry(upload):
+            upload.locked_until = utcnow() + LEASE
+            return True
+        upload.lock_token = upload.locked_until = None
+        return not renew
+
+
+def _commit_chunk(ctx: Context, window: _Window, size: int) -> int | None:
+    """Advance the offset past a stored chunk; None if the upload stopped being writable meanwhile."""
+    upload = ctx.db.get(Upload, window.upload_id, with_for_update=True)
+    if upload is None or upload.state != UploadState.RECEIVING or _past_expiry(upload):
+        return None  # terminated or expired: nobody writes to it any more, so its chunk can go
+    if upload.lock_token != window.token or upload.offset != window.offset:
+        raise _LeaseLost
+    upload.offset += size
+    if upload.offset < upload.length:  # free at once, so a HEAD that sees the new offset may resume there
+        upload.lock_token = upload.locked_until = None
+    return upload.offset
+
+
+class _LeaseLost(Exception):
+    """Another request took the upload over (this one stalled past its lease): it must write nothing."""
+
+
+@dataclass
+class _Received:
+    size: int
+    digests: dict[str, Any]
+    ended: str | None  # None: the whole body arrived; else "disconnected", "timeout" or "too_large"
+
+
+def _write(spool: BinaryIO, data: bytes, digests: dict[str, Any]) -> None:
+    spool.write(data)
+    for digest in digests.values():
+        digest.update(data)
+
+
+async def _receive(
+    request: Request, spool: BinaryIO, limit: int, algorithm: str | None, renew: Callable[[], Awaitable[None]]
+) -> _Received:
+    """Spool the body to `spool` while hashing it, at most `limit` bytes, renewing the lease as it comes."""
+    digests = {"sha256": hashlib.sha256()}
+    if algorithm and algorithm not in digests:
+        digests[algorithm] = CHECKSUMS[algorithm]()
+    stream = request.stream().__aiter__()
+    buffer, size, ended = bytearray(), 0, None
+    renewed = time.monotonic()
+    while True:
+        try:
+            piece = await asyncio.wait_for(stream.__anext__(), IDLE_TIMEOUT_SECONDS)
+        except StopAsyncIteration:
+            break
+        except ClientDisconnect:
+            ended = "disconnected"
+            break
+        except TimeoutError:
+            ended = "timeout"
+            break
+        if size + len(piece) > limit:
+            ended = "too_large"
+            break
+        buffer += piece
+        size += len(piece)
+        if len(buffer) >= SPOOL_BUFFER_BYTES:
+            await run_in_threadpool(_write, spool, bytes(buffer), digests)
+            buffer.clear()
+        if time.monotonic() - renewed > LEASE_RENEW_SECONDS:
+            await renew()
+            renewed = time.monotonic()
+    if buffer:
+        await run_in_threadpool(_write, spool, bytes(buffer), digests)
+    return _Received(size, digests, ended)
+
+
+def _put_chunk(store: ObjectStore, window: _Window, spool: BinaryIO, size: int, sha256: str) -> None:
+    spool.seek(0)
+    store.put(
+        chunk_key(window.upload_id, window.offset),
+        spool,
+        length=size,
+        content_type="application/octet-stream",
+        expected_sha256=sha256,
+    )
+
+
+def _patch_response(status: int, window: _Window, offset: int, **headers: str) -> Response:
+    headers = {"Upload-Offset": str(offset), **headers}
+    if offset < window.length:
+        headers["Upload-Expires"] = _http_date(window.expires_at)
+    return Response(status_code=status, headers=headers)
+
+
+async def patch_upload(ctx: StreamContext) -> Response:
+    """Append the body at `Upload-Offset`; whatever arrived before a drop is kept (unless checksummed)."""
+    request = ctx.request
+    _require_tus_version(request)
+    if _media_type(request) != CHUNK_MEDIA_TYPE:
+        raise ApiError(415, "unsupported_media_type", f"PATCH bodies must be {CHUNK_MEDIA_TYPE}")
+    client_offset = _non_negative(request, "Upload-Offset")
+    checksum = _parse_checksum(request)
+    declared = _non_negative(request, "Content-Length") if "content-length" in request.headers else None
+    token = secrets.token_hex(16)
+    window = await ctx.run(partial(_begin_patch, client_offset=client_offset, declared=declared, token=token))
+    if window.finished_result is not None:
+        return _patch_response(204, window, window.offset, **{RESULT_HEADER: window.finished_result})
+    factory = request.app.state.session_factory
+    try:
+        return await _write_chunk(ctx, window, checksum)
+    except _LeaseLost:
+        return error_response(409, "upload_changed", "another request took this upload over; ask with HEAD")
+    finally:
+        await run_in_threadpool(partial(_with_lease, factory, window, renew=False))
+
+
+async def _write_chunk(ctx: StreamContext, window: _Window, checksum: tuple[str, bytes] | None) -> Response:
+    request = ctx.request
+    store: ObjectStore = request.app.state.store
+    factory = request.app.state.session_factory
+
+    async def renew() -> None:
+        if not await run_in_threadpool(partial(_with_lease, factory, window, renew=True)):
+            raise _LeaseLost
+
+    with tempfile.TemporaryFile(prefix="telemed-upload-") as spool:
+        received = await _receive(
+            request, spool, window.length - window.offset, checksum[0] if checksum else None, renew
+        )
+        if received.ended == "too_large":
+            raise ApiError(413, "too_large", "the body is longer than the bytes still due; it was discarded")
+        if checksum and received.ended is None:
+            algorithm, expected = checksum
+            if received.digests[algorithm].digest() != expected:
+                raise ApiError(
+                    460,
+                    "checksum_mismatch",
+                    f"the body's {algorithm} differs from Upload-Checksum; it was discarded, resend it",
+                )
+        # A checksummed body that did not arrive whole cannot be verified, so it is not kept.
+        keep = received.size > 0 and not (checksum and received.ended)
+        offset = window.offset
+        if keep:
+            await renew()  # only the lease holder may write the chunk's key
+            sha256 = received.digests["sha256"].hexdigest()
+            await run_in_threadpool(_put_chunk, store, window, spool, received.size, sha256)
+            committed = await ctx.run(partial(_commit_chunk, window=window, size=received.size))
+            if committed is None:
+                await run_in_threadpool(store.delete, chunk_key(window.upload_id, window.offset))
+                raise ApiError(410, "gone", "the upload was terminated or expired while this request ran")
+            offset = committed
+    if received.ended == "timeout":
+        return _patch_response(408, window, offset, Connection="close")
+    if received.ended == "disconnected":
+        return _patch_response(400, window, offset)  # nobody is listening any more
+    if offset < window.length:
+        return _patch_response(204, window, offset)
+    return await _finish(ctx, window)
+
+
+# -- the last byte: check, ingest, clean up ---------------------------------------------------------
+
+
+class _Inconsistent(Exception):
+    pass
+
+
+def _assemble(store: ObjectStore, window: _Window, whole: BinaryIO) -> str:
+    """Copy the chunks, in order, into `whole`; returns the SHA-256 (hex) of what was copied."""
+    digest, copied = hashlib.sha256(), 0
+    for key in sorted(store.list(chunk_prefix(window.upload_id))):
+        start = int(key.rsplit("/", 1)[1])
+        if start != copied:
+            raise _Inconsistent(f"chunk at byte {start} where byte {copied} was due")
+        for piece in store.iter_chunks(key):
+            whole.write(piece)
+            digest.update(piece)
+            copied += len(piece)
+    if copied != window.length:
+        raise _Inconsistent(f"{copied} bytes stored of {window.length}")
+    return digest.hexdigest()
+
+
+RESULT_DETAIL = {
+    "stored": "stored and indexed",
+    "duplicate": "this instance was already stored with the same bytes: nothing changed",
+    "conflict": "an instance with this SOP Instance UID is stored with other bytes; this one was kept aside",
+}
+
+
+def _record_outcome(ctx: Context, window: _Window, whole: BinaryIO, digest: str | None, problem: str) -> str:
+    """Mark the upload failed (`problem` or a digest mismatch) or ingest it; returns the result."""
+    upload = ctx.db.get(Upload, window.upload_id, with_for_update=True)
+    if upload is None or upload.lock_token != window.token:
+        raise _LeaseLost
+    upload.completed_at = utcnow()
+    upload.lock_token = upload.locked_until = None
+    where = {"resource_type": "upload", "resource_id": upload.id, "patient_id": _patient_id(upload)}
+    if digest != upload.sha256:
+        upload.state = UploadState.FAILED
+        upload.detail = problem or (
+            f"the file that arrived has SHA-256 {digest}, not {upload.sha256} as declared: "
+            "it is not the file that was meant, so nothing was stored; upload the file again"
+        )
+        ctx.audit("upload_failed", outcome=audit.FAILED, detail={"reason": upload.detail}, **where)
+        return "failed"
+    upload.state = UploadState.COMPLETED
+    whole.seek(0)
+    data = whole.read()
+    store: ObjectStore = ctx.request.app.state.store
+    try:
+        with ctx.db.begin_nested():
+            outcome = ingest_instance(
+                ctx.db,
+                store,
+                data,
+                institution_id=upload.institution_id,
+                user=ctx.current_user,
+                case=upload.case,
+            )
+    except InvalidDicom as exc:
+        upload.result, upload.detail = "invalid", f"not a usable DICOM instance: {exc}"
+        ctx.audit(
+            "upload_failed", outcome=audit.FAILED, detail={"result": "invalid", "reason": str(exc)}, **where
+        )
+        return "invalid"
+    upload.result, upload.detail = outcome.status, RESULT_DETAIL[outcome.status]
+    upload.study_uid, upload.sop_uid = outcome.study_uid, outcome.sop_uid
+    ctx.audit("upload_completed", detail={"result": outcome.status, "sop_uid": outcome.sop_uid}, **where)
+    ctx.audit(
+        "dicom_store",
+        resource_type="dicom_instance",
+        resource_id=outcome.sop_uid,
+        patient_id=where["patient_id"],
+        detail={"status": outcome.status, "study": outcome.study_uid, "upload": upload.id},
+    )
+    queue_previews(ctx.send_task, [outcome])
+    return outcome.status
+
+
+async def _finish(ctx: StreamContext, window: _Window) -> Response:
+    store: ObjectStore = ctx.request.app.state.store
+    with tempfile.TemporaryFile(prefix="telemed-upload-") as whole:
+        try:
+            digest, problem = await run_in_threadpool(_assemble, store, window, whole), ""
+        except _Inconsistent as exc:
+            log.error("upload %s: chunks inconsistent: %s", window.upload_id, exc)
+            digest, problem = None, f"the server lost part of this upload ({exc}); upload the file again"
+        result = await ctx.run(
+            partial(_record_outcome, window=window, whole=whole, digest=digest, problem=problem)
+        )
+    try:
+        await run_in_threadpool(delete_chunks, store, window.upload_id)
+    except Exception:  # the outcome is recorded; leftover chunks only take space
+        log.exception("upload %s: could not delete its chunks", window.upload_id)
+    if result == "failed":
+        response = error_response(
+            460, "checksum_mismatch", "the whole file's SHA-256 differs from the declared one; see the upload"
+        )
+        response.headers[RESULT_HEADER] = "failed"
+        response.headers["Upload-Offset"] = str(window.length)
+        return response
+    return _patch_response(204, window, window.length, **{RESULT_HEADER: result})
+
+
+async def override_method(ctx: StreamContext) -> Response:
+    """POST with `X-HTTP-Method-Override`, for clients whose environment cannot send PATCH or DELETE."""
+    method = ctx.request.headers.get("x-http-method-override", "").strip().upper()
+    if method == "PATCH":
+        return await patch_upload(ctx)
+    if method == "DELETE":
+        return await ctx.run(delete_upload)
+    raise ApiError(
+        405, "method_not_allowed", "POST to an upload needs X-HTTP-Method-Override: PATCH or DELETE"
+    )
+
+
+UPLOAD = "/api/uploads/{upload_id}"
+
+routes = [
+    _tus(api_route("/api/uploads", upload_options, access=Access.public(), methods=["OPTIONS"])),
+    _tus(api_route("/api/uploads", create_upload, access=UPLOADERS, methods=["POST"])),
+    # HEAD before GET: Starlette lets a GET route answer HEAD too.
+    _tus(api_route(UPLOAD, head_upload, access=UPLOADERS, methods=["HEAD"])),
+    api_route(UPLOAD, get_upload, access=UPLOADERS),
+    _tus(api_stream_route(UPLOAD, patch_upload, access=UPLOADERS, methods=["PATCH"])),
+    _tus(api_route(UPLOAD, delete_upload, access=UPLOADERS, methods=["DELETE"])),
+    _tus(api_stream_route(UPLOAD, override_method, access=UPLOADERS, methods=["POST"])),
+]

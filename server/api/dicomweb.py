@@ -284,29 +284,28 @@ def _instance_summary(instance: DicomInstance) -> dict[str, Any]:
     return {tag: instance.dicom_json[tag] for tag in keep if tag in instance.dicom_json}
 
 
-def search_instances(ctx: Context) -> Response:
+def _audited_series(ctx: Context, action: str, **detail: str) -> DicomSeries:
+    """The series named in the path, if visible, with its access written to the audit log."""
     study = _study_or_404(ctx)
     series = _series_or_404(ctx, study)
     ctx.audit(
-        "dicom_query",
+        action,
         resource_type="dicom_series",
         resource_id=series.series_uid,
         patient_id=_patient_of(study, ctx),
+        **({"detail": detail} if detail else {}),
     )
+    return series
+
+
+def search_instances(ctx: Context) -> Response:
+    series = _audited_series(ctx, "dicom_query")
     return _dicom_json([_instance_summary(instance) for instance in series.instances])
 
 
 def series_metadata(ctx: Context) -> Response:
     """All instances' metadata from the index: opening a large series never reparses its files."""
-    study = _study_or_404(ctx)
-    series = _series_or_404(ctx, study)
-    ctx.audit(
-        "dicom_retrieve",
-        resource_type="dicom_series",
-        resource_id=series.series_uid,
-        patient_id=_patient_of(study, ctx),
-        detail={"what": "metadata"},
-    )
+    series = _audited_series(ctx, "dicom_retrieve", what="metadata")
     return _dicom_json([instance.dicom_json for instance in series.instances])
 
 

@@ -115,7 +115,12 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     if args.nice:
         os.nice(args.nice)  # background rendering yields the CPU to uploads and readers on a shared machine
     concurrency = str(args.concurrency or settings.worker_concurrency)
-    celery_app.worker_main(["worker", "--loglevel", args.loglevel, "--concurrency", concurrency])
+    argv = ["worker", "--loglevel", args.loglevel, "--concurrency", concurrency]
+    if args.beat:
+        # The periodic sweeps in the same process: right for one embedded machine, while a deployment
+        # with several workers runs exactly one `celery -A worker.app beat` instead.
+        argv += ["--beat", "--schedule", str(settings.data_dir / "celerybeat-schedule")]
+    celery_app.worker_main(argv)
     return 0
 
 
@@ -172,12 +177,12 @@ def _print_banner(settings: Settings) -> None:
 
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
-    """Everything on the embedded default: migrate, load the demo, run worker, signalling, C-STORE SCP and API."""
+    """Everything on the embedded default: migrate, load the demo, run worker (with beat), signalling, C-STORE SCP and API."""
     cmd_migrate(settings, args)
     cmd_demo(settings, args)
     me = [sys.executable, "-m", "server.cli"]
     children = [
-        subprocess.Popen([*me, "worker", "--loglevel", "warning", "--nice", "10"]),
+        subprocess.Popen([*me, "worker", "--loglevel", "warning", "--nice", "10", "--beat"]),
         subprocess.Popen([*me, "signaling"]),
         subprocess.Popen([*me, "dimse"]),
         subprocess.Popen([*me, "serve"]),
@@ -233,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--concurrency", type=int)
     worker.add_argument("--loglevel", default="info")
     worker.add_argument("--nice", type=int, default=0, help="lower the worker's CPU priority by this much")
+    worker.add_argument(
+        "--beat", action="store_true", help="also run the periodic tasks (one per deployment)"
+    )
     worker.set_defaults(func=cmd_worker)
     sub.add_parser("migrate", help="apply database migrations, create the object store bucket").set_defaults(
         func=cmd_migrate

@@ -1,4 +1,5 @@
-"""Where rendered previews live in the object store. Keys derive from UIDs, so rendering is idempotent."""
+"""Where rendered previews and cine videos live in the object store. Keys derive from UIDs, so rendering
+is idempotent."""
 
 from __future__ import annotations
 
@@ -14,3 +15,8 @@ def preview_key(study_uid: str, series_uid: str, sop_uid: str, frame: int, size:
 
 def thumbnail_key(study_uid: str, series_uid: str) -> str:
     return f"previews/{study_uid}/{series_uid}/thumbnail.jpg"
+
+
+def cine_key(study_uid: str, series_uid: str, sop_uid: str) -> str:
+    """The MP4 of a multi-frame instance, beside its frame previews."""
+    return f"previews/{study_uid}/{series_uid}/{sop_uid}/cine.mp4"

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import io
+import tempfile
+from pathlib import Path
 
 from PIL import Image
 from pydicom import Dataset
 
 from imaging.dicom import InvalidDicom, RenderError, encode_jpeg, frame_count, parse_instance, render_frame
+from imaging.dicom.cine import CINE_MEDIA_TYPE, write_cine
 from server.api.uploads import expire_stale
 from server.models import DicomInstance, DicomSeries, StoredFile, utcnow
-from server.previews import PREVIEW_MEDIA_TYPE, PREVIEW_SIZES, THUMBNAIL_SIZE, preview_key, thumbnail_key
+from server.previews import (
+    PREVIEW_MEDIA_TYPE,
+    PREVIEW_SIZES,
+    THUMBNAIL_SIZE,
+    cine_key,
+    preview_key,
+    thumbnail_key,
+)
 from server.storage import ObjectNotFound
 from worker import resources
 from worker.app import celery_app
@@ -76,7 +86,35 @@ def render_instance_previews(self: RecordedTask, instance_id: int) -> dict[str, 
             return {"instance_id": instance_id, "status": "not_renderable"}
         instance.previews_at = utcnow()
         instance.preview_error = None
+        if frame_count(ds) > 1:
+            render_instance_cine.delay(instance_id)
         return {"instance_id": instance_id, "status": "ok", "frames": frame_count(ds)}
+
+
+@celery_app.task(base=RecordedTask, bind=True, name="imaging.render_instance_cine")
+def render_instance_cine(self: RecordedTask, instance_id: int) -> dict[str, object]:
+    """A multi-frame instance as MP4. Encoded to a local file first and stored under its final key only
+    when complete, so a worker dying midway leaves no half video; a finished one is not made again."""
+    with resources.session_factory()() as db, db.begin():
+        instance = db.get(DicomInstance, instance_id)
+        if instance is None:
+            return {"instance_id": instance_id, "status": "unknown_instance"}
+        series = instance.series
+        key = cine_key(series.study.study_uid, series.series_uid, instance.sop_uid)
+        if resources.store().exists(key):
+            return {"instance_id": instance_id, "status": "exists"}
+        with tempfile.TemporaryDirectory(prefix="telemed-cine-") as folder:
+            path = Path(folder) / "cine.mp4"
+            try:
+                ds = _instance_dataset(instance)
+                if frame_count(ds) < 2:
+                    return {"instance_id": instance_id, "status": "single_frame"}
+                frames = write_cine(ds, path)
+            except (InvalidDicom, RenderError) as exc:
+                return {"instance_id": instance_id, "status": "not_renderable", "error": str(exc)[:200]}
+            with path.open("rb") as video:
+                resources.store().put(key, video, length=path.stat().st_size, content_type=CINE_MEDIA_TYPE)
+        return {"instance_id": instance_id, "status": "ok", "frames": frames}
 
 
 @celery_app.task(base=RecordedTask, bind=True, name="imaging.render_series_thumbnail")

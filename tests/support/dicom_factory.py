@@ -18,6 +18,7 @@ from pydicom.uid import (
     CTImageStorage,
     ExplicitVRLittleEndian,
     MRImageStorage,
+    MultiFrameSingleBitSecondaryCaptureImageStorage,
     RLELossless,
     UltrasoundMultiFrameImageStorage,
     generate_uid,
@@ -27,6 +28,7 @@ __all__ = [
     "CHARSETS",
     "PHANTOM_HU",
     "US_BLOB_RGB",
+    "bitmap_frames",
     "ct_series",
     "encode_text",
     "mr_instance",
@@ -237,6 +239,37 @@ def multiframe_us(
         ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
         ds.compress(RLELossless)
     return _write(ds)
+
+
+def bitmap_frames(
+    frames: int = 3, *, rows: int = 5, cols: int = 7, seed: int = 0
+) -> tuple[bytes, np.ndarray]:
+    """A multi-frame 1-bit secondary capture and its pixels (frames, rows, cols) as 0/1.
+
+    With rows x cols not a multiple of 8, frames after the first start inside a byte: PS3.5 8.1.1
+    packs 1-bit frames back to back, first pixel in the lowest bit.
+    """
+    rng = np.random.default_rng(seed)
+    bits = rng.integers(0, 2, size=(frames, rows, cols), dtype=np.uint8)
+    ds = _patient_and_study(seed, "孙^七", "ISO_IR 192", "报告扫描")
+    ds.SOPClassUID = MultiFrameSingleBitSecondaryCaptureImageStorage
+    ds.SOPInstanceUID = _uid(seed, "bitmap-instance", frames, rows, cols)
+    ds.SeriesInstanceUID = _uid(seed, "bitmap-series")
+    ds.Modality = "OT"
+    ds.ConversionType = "WSD"
+    ds.SeriesNumber = 9
+    ds.InstanceNumber = 1
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.Rows, ds.Columns = rows, cols
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 1, 1, 0, 0
+    ds.NumberOfFrames = frames
+    ds.FrameIncrementPointer = 0x00182001  # Page Number Vector: one scanned page per frame
+    ds.PageNumberVector = list(range(1, frames + 1))
+    packed = np.packbits(bits.ravel(), bitorder="little").tobytes()
+    ds.PixelData = packed + b"\0" * (len(packed) % 2)
+    ds["PixelData"].VR = "OB"
+    return _write(ds), bits
 
 
 def us_blob_center(frame: int, frames: int, rows: int, cols: int) -> tuple[int, int]:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from io import BytesIO
 from typing import Any
 
-from pydicom import dcmread
-from pydicom.dataelem import RawDataElement
+from pydicom import config, dcmread
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.multival import MultiValue
 from pydicom.tag import Tag
@@ -108,15 +108,24 @@ class ParsedInstance:
         bytes) are replaced by ``{"BulkDataURI": prefix + tag}``, e.g. ``bulkdata/00420011``. Values
         pydicom cannot put in JSON (malformed numbers) are left out rather than failing the response.
         """
-        without_pixels = Dataset()
-        for element in self.dataset:
-            if element.tag not in PIXEL_DATA_TAGS:
-                without_pixels.add(element)
-        return without_pixels.to_json_dict(
-            bulk_data_threshold=BULK_DATA_THRESHOLD,
-            bulk_data_element_handler=lambda element: f"{bulk_data_uri_prefix}{element.tag:08X}",
-            suppress_invalid_tags=True,
-        )
+
+        def bulk_data_uri(element: DataElement) -> str:
+            return f"{bulk_data_uri_prefix}{element.tag:08X}"
+
+        # What Dataset.to_json_dict(suppress_invalid_tags=True) does, without first copying the
+        # dataset to leave the pixel data out: this runs once per instance at ingest.
+        attributes = {}
+        with config.strict_reading():
+            for element in self.dataset:
+                if element.tag in PIXEL_DATA_TAGS:
+                    continue
+                try:
+                    attributes[f"{element.tag:08X}"] = element.to_json_dict(
+                        bulk_data_element_handler=bulk_data_uri, bulk_data_threshold=BULK_DATA_THRESHOLD
+                    )
+                except Exception:  # a value JSON cannot carry is left out, as documented
+                    continue
+        return attributes
 
 
 def parse_instance(data: bytes) -> ParsedInstance:
@@ -247,9 +256,7 @@ def _read(data: bytes) -> Dataset:
         _check_lengths(ds)
         if transfer_syntax != DeflatedExplicitVRLittleEndian:  # offsets are then in the inflated stream
             _check_no_trailing_bytes(ds, len(data))
-        for element in ds.iterall():  # decode every value now, so a bad one fails here and not later
-            if element.VR in _TEXT_VRS:
-                _repair_gb2312(element, ds)
+        _decode_all(ds, "ISO 2022 IR 58" in _strings(ds.get("SpecificCharacterSet")))
     except InvalidDicom:
         raise
     except Exception as exc:  # pydicom signals broken input with many exception types
@@ -298,13 +305,23 @@ def _check_no_trailing_bytes(ds: Dataset, size: int) -> None:
         raise InvalidDicom(f"truncated or corrupt file: {size - end} bytes after the last complete element")
 
 
-def _repair_gb2312(element: Any, ds: Dataset) -> None:
+def _decode_all(ds: Dataset, ir58: bool) -> None:
+    """Decode every value now, so a bad one fails here and not later; repair GB 2312 text on the way."""
+    for element in ds:
+        if element.VR in _TEXT_VRS:
+            _repair_gb2312(element, ir58)
+        elif element.VR == "SQ":
+            for item in element.value:
+                _decode_all(item, ir58)
+
+
+def _repair_gb2312(element: Any, ir58: bool) -> None:
     """Make ISO 2022 IR 58 (GB 2312) text read right, working around two pydicom 3.0.2 gaps.
 
     Conformant values designate GB 2312 with ESC $ ) A, which pydicom leaves in the text; and values
     with GB 2312 bytes but no escape (as pydicom itself writes them) come out as Latin-1 mojibake.
+    `ir58`: the instance's Specific Character Set names ISO 2022 IR 58.
     """
-    ir58 = "ISO 2022 IR 58" in _strings(ds.get("SpecificCharacterSet"))
 
     def repair(text: str) -> str:
         text = text.replace(_IR58_ESCAPE, "")

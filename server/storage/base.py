@@ -7,7 +7,7 @@ changes how an upload handler, a worker or `/readyz` behaves.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -21,6 +21,17 @@ class ObjectInfo:
     size: int
     content_type: str
     sha256: str | None  # hex; None when the object did not come through put() or its record is stale
+
+
+@dataclass(frozen=True)
+class NewObject:
+    """One object for `ObjectStore.put_many`: the arguments of `put`, as a value."""
+
+    key: str
+    data: BinaryIO
+    length: int | None = None
+    content_type: str = DEFAULT_CONTENT_TYPE
+    expected_sha256: str | None = None
 
 
 class StorageError(Exception):
@@ -74,6 +85,26 @@ class ObjectStore(ABC):
         If `expected_sha256` is given and the bytes differ, `ChecksumMismatch` is raised and
         whatever was stored under `key` before is left untouched.
         """
+
+    def put_many(self, objects: Sequence[NewObject]) -> list[ObjectInfo]:
+        """Store each object as `put` does; when this returns, every one of them is stored.
+
+        Back-ends may write them concurrently and share the cost of making them durable, which is
+        what a request carrying many objects (a STOW-RS upload of a series) is waiting for. On an
+        error the first one is raised once every write has ended; objects stored before it stay,
+        unreferenced, as after a crash (storing them again replaces them). This default stores them
+        one after another.
+        """
+        return [
+            self.put(
+                obj.key,
+                obj.data,
+                length=obj.length,
+                content_type=obj.content_type,
+                expected_sha256=obj.expected_sha256,
+            )
+            for obj in objects
+        ]
 
     @abstractmethod
     def open(self, key: str) -> AbstractContextManager[BinaryIO]:

@@ -22,15 +22,18 @@ import json
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from .base import (
     DEFAULT_CONTENT_TYPE,
     ChecksumMismatch,
     InvalidKey,
+    NewObject,
     ObjectInfo,
     ObjectNotFound,
     ObjectStore,
@@ -42,6 +45,7 @@ from .streams import check_length, copy_hashed, normalise_sha256
 
 MAX_NAME_BYTES = 255  # NAME_MAX of common Linux filesystems, per '/'-separated segment
 _INSTALL_ATTEMPTS = 3
+_MAX_THREADS = 8  # concurrent writes and fsyncs of one put_many
 _MISSING = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
 
 
@@ -90,10 +94,34 @@ class FilesystemStore(ObjectStore):
         expected_sha256: str | None = None,
     ) -> ObjectInfo:
         """Write to a temporary file in `tmp/`, fsync, verify, then `os.replace` it over the key."""
-        path, meta_path = self._data_path(key), self._meta_path(key)
-        expected = normalise_sha256(expected_sha256)
-        check_length(length)
+        return self.put_many([NewObject(key, data, length, content_type, expected_sha256)])[0]
+
+    def put_many(self, objects: Sequence[NewObject]) -> list[ObjectInfo]:
+        """Write and fsync the temporary files in parallel threads, publish them, then fsync each
+        folder touched once: the durability a series costs is then about that of one object."""
+        targets = [self._target(obj) for obj in objects]  # every key is checked before any I/O
         self._require_ready()
+        staged = _in_parallel(self._stage, targets, cleanup=_Staged.discard)
+        folders: set[Path] = set()
+        try:
+            for item in staged:
+                folders.add(self._install(item.tmp, item.target.path, item.target.obj.key))
+                folders.add(self._install(item.meta_tmp, item.target.meta_path, item.target.obj.key))
+                item.published = True
+        finally:
+            for item in staged:
+                item.discard()
+        _in_parallel(self._sync_folder, sorted(folders))
+        return [item.info for item in staged]
+
+    def _target(self, obj: NewObject) -> _Target:
+        check_length(obj.length)
+        expected = normalise_sha256(obj.expected_sha256)
+        return _Target(obj, self._data_path(obj.key), self._meta_path(obj.key), expected)
+
+    def _stage(self, target: _Target) -> _Staged:
+        """The object's bytes in a fsynced temporary file, checked against the expected digest, and
+        its sidecar in another."""
         try:
             fd, tmp_name = tempfile.mkstemp(dir=self._tmp_dir, prefix="put-")
         except OSError as err:
@@ -101,17 +129,20 @@ class FilesystemStore(ObjectStore):
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as out:
-                size, digest = copy_hashed(data, out, length)
+                size, digest = copy_hashed(target.obj.data, out, target.obj.length)
                 identity = self._sync(out)
-            if expected is not None and digest != expected:
-                raise ChecksumMismatch(key, expected, digest)
-            self._install(tmp, path, key)
+            if target.expected is not None and digest != target.expected:
+                raise ChecksumMismatch(target.obj.key, target.expected, digest)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        record = {"key": key, "content_type": content_type, "sha256": digest, "of": identity}
-        self._write_meta(meta_path, key, record)
-        return ObjectInfo(key=key, size=size, content_type=content_type, sha256=digest)
+        info = ObjectInfo(key=target.obj.key, size=size, content_type=target.obj.content_type, sha256=digest)
+        record = {"key": info.key, "content_type": info.content_type, "sha256": digest, "of": identity}
+        try:
+            return _Staged(target, tmp, self._write_meta(record), info)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def _sync(self, out: BinaryIO) -> list[int]:
         """Flush the upload to disk before it is published; return the identity its sidecar records."""
@@ -122,14 +153,22 @@ class FilesystemStore(ObjectStore):
         except OSError as err:
             raise self._unavailable(err) from err
 
-    def _install(self, tmp: Path, path: Path, key: str) -> None:
-        """Rename `tmp` to `path`, creating folders; retried because a concurrent `delete()` prunes them."""
+    def _sync_folder(self, folder: Path) -> None:
+        try:
+            _fsync_dir(folder)
+        except OSError as err:
+            raise self._unavailable(err) from err
+
+    def _install(self, tmp: Path, path: Path, key: str) -> Path:
+        """Rename `tmp` to `path`, creating folders; retried because a concurrent `delete()` prunes them.
+
+        Returns the folder whose fsync makes the rename durable; the caller syncs it.
+        """
         for _ in range(_INSTALL_ATTEMPTS):
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp, path)
-                _fsync_dir(path.parent)
-                return
+                return path.parent
             except (FileExistsError, NotADirectoryError, IsADirectoryError):
                 raise StorageError(
                     f"key {key!r} clashes with an existing key: on the filesystem a key cannot be both "
@@ -142,18 +181,15 @@ class FilesystemStore(ObjectStore):
                 raise self._unavailable(err) from err
         raise StorageUnavailable(f"could not publish {key!r}: its folder kept disappearing")
 
-    def _write_meta(self, meta_path: Path, key: str, record: dict[str, object]) -> None:
+    def _write_meta(self, record: dict[str, object]) -> Path:
+        """The sidecar, in a temporary file to publish after the object it describes."""
         try:
             fd, tmp_name = tempfile.mkstemp(dir=self._tmp_dir, prefix="meta-")
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 json.dump(record, out, ensure_ascii=False)
         except OSError as err:
             raise self._unavailable(err) from err
-        try:
-            self._install(Path(tmp_name), meta_path, key)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+        return Path(tmp_name)
 
     def delete(self, key: str) -> None:
         """Sidecar first, so an interrupted delete leaves bytes without a digest, never a stray digest."""
@@ -233,6 +269,74 @@ class FilesystemStore(ObjectStore):
                 folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise StorageUnavailable(f"cannot create storage root {self.root}: {err}") from err
+
+
+@dataclass(frozen=True)
+class _Target:
+    obj: NewObject
+    path: Path
+    meta_path: Path
+    expected: str | None
+
+
+@dataclass
+class _Staged:
+    """An object written to its temporary file, not yet published under its key."""
+
+    target: _Target
+    tmp: Path
+    meta_tmp: Path
+    info: ObjectInfo
+    published: bool = False
+
+    def discard(self) -> None:
+        """Remove what was not published (a sidecar whose object was published is published next)."""
+        if not self.published:
+            self.tmp.unlink(missing_ok=True)
+            self.meta_tmp.unlink(missing_ok=True)
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _io_threads() -> ThreadPoolExecutor:
+    """The process's threads for file writes and fsyncs, started on first use (and again after a
+    fork, whose child has none of its parent's threads)."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=_MAX_THREADS, thread_name_prefix="filesystem-store")
+    return _pool
+
+
+def _forget_threads() -> None:
+    global _pool
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_forget_threads)
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def _in_parallel(
+    work: Callable[[_T], _R], items: Sequence[_T], cleanup: Callable[[_R], None] | None = None
+) -> list[_R]:
+    """`work` on every item, in threads when there are several (file writes and fsyncs release the
+    GIL). Every call ends before the first error is raised; `cleanup` then undoes the ones that
+    succeeded."""
+    if len(items) <= 1:
+        return [work(item) for item in items]
+    futures = [_io_threads().submit(work, item) for item in items]
+    errors = [future.exception() for future in futures]  # waits for each
+    first = next((error for error in errors if error is not None), None)
+    if first is None:
+        return [future.result() for future in futures]
+    if cleanup is not None:
+        for future, error in zip(futures, errors, strict=True):
+            if error is None:
+                cleanup(future.result())
+    raise first
 
 
 def _inside(path: Path, base: Path, key: str) -> Path:

@@ -13,7 +13,21 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.api import audit_log, auth, case_images, cases, dicomweb, health, uploads
+from server.api import (
+    audit_log,
+    auth,
+    billing,
+    case_actions,
+    case_images,
+    cases,
+    dicomweb,
+    health,
+    notifications,
+    reports,
+    share_links,
+    uploads,
+    worklist,
+)
 from server.config import Settings, load_settings
 from server.db import make_engine, make_session_factory
 from server.storage import open_store
@@ -53,9 +67,15 @@ def api_routes() -> list[BaseRoute]:
         *health.routes,
         *auth.routes,
         *cases.routes,
+        *case_actions.routes,
+        *reports.routes,
+        *worklist.routes,
+        *notifications.routes,
         *case_images.routes,
         *dicomweb.routes,
+        *share_links.routes,
         *uploads.routes,
+        *billing.routes,
         *audit_log.routes,
     ]
 

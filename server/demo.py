@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.auth.passwords import hash_password
+from server.billing import seed_catalogue
 from server.models import (
     Case,
+    CaseEvent,
     CaseKind,
     CaseStatus,
     CentreKind,
@@ -22,7 +24,9 @@ from server.models import (
     Tier,
     Urgency,
     User,
+    utcnow,
 )
+from server.workflow import Action, TargetTimes
 
 COMMUNITY_NAME = "示范县医共体"
 
@@ -65,7 +69,10 @@ CENTRES = [
     (CentreKind.PATHOLOGY, "病理诊断中心"),
 ]
 
-# institution key, patient (name, sex, birth date, national id), kind, urgency, question
+DEMO_TARGETS = TargetTimes()
+
+# institution key, patient (name, sex, birth date, national id), kind, urgency, question, waiting for.
+# All are queued at their centre; the urgent ECG has most of its two hours left when the demo starts.
 DEMO_CASES = [
     (
         "qingshan_village",
@@ -73,6 +80,7 @@ DEMO_CASES = [
         CaseKind.IMAGING,
         Urgency.ROUTINE,
         "胸部正位片：咳嗽两周，排除肺炎",
+        timedelta(hours=3),
     ),
     (
         "qingshan_village",
@@ -80,6 +88,7 @@ DEMO_CASES = [
         CaseKind.ECG,
         Urgency.URGENT,
         "胸闷一小时，心电图请上级判读",
+        timedelta(minutes=20),
     ),
     (
         "shiqiao_village",
@@ -87,6 +96,7 @@ DEMO_CASES = [
         CaseKind.IMAGING,
         Urgency.ROUTINE,
         "腰痛，腰椎正侧位片",
+        timedelta(hours=26),
     ),
 ]
 
@@ -101,6 +111,8 @@ def load_demo(db: Session, password: str) -> list[DemoLogin]:
         return []
     community = Community(name=COMMUNITY_NAME)
     db.add(community)
+    db.flush()
+    seed_catalogue(db, community.id)
     institutions: dict[str, Institution] = {}
     for key, name, tier, parent in DEMO_INSTITUTIONS:
         institutions[key] = Institution(
@@ -129,26 +141,54 @@ def load_demo(db: Session, password: str) -> list[DemoLogin]:
     db.add_all(users.values())
     db.flush()
 
-    for institution_key, (name, sex, born, national_id), kind, urgency, question in DEMO_CASES:
+    now = utcnow()
+    for institution_key, (name, sex, born, national_id), kind, urgency, question, waited in DEMO_CASES:
         institution = institutions[institution_key]
         patient = Patient(
             institution=institution, name=name, sex=sex, birth_date=born, national_id=national_id
         )
         requester = users["village"] if institution_key == "qingshan_village" else users["township"]
-        db.add(
-            Case(
-                institution=institution,
-                patient=patient,
-                created_by_id=requester.id,
-                kind=kind,
-                urgency=urgency,
-                status=CaseStatus.SUBMITTED,
-                clinical_question=question,
-                centre=centres.get(CentreKind(kind.value)) if kind.value in set(CentreKind) else None,
-            )
+        submitted = now - waited
+        case = Case(
+            institution=institution,
+            patient=patient,
+            created_by_id=requester.id,
+            kind=kind,
+            urgency=urgency,
+            status=CaseStatus.QUEUED,
+            clinical_question=question,
+            centre=centres[CentreKind(kind.value)],
+            created_at=submitted - timedelta(minutes=5),
+            submitted_at=submitted,
+            target_at=submitted + DEMO_TARGETS.for_urgency(urgency),
         )
+        db.add(case)
+        db.flush()
+        db.add_all(_queued_history(case, requester, submitted))
     db.flush()
     return logins
+
+
+def _queued_history(case: Case, requester: User, at: datetime) -> list[CaseEvent]:
+    """The events a demo case would have had: submitted by its requester, queued at its centre."""
+    return [
+        CaseEvent(
+            case_id=case.id,
+            action=Action.SUBMIT.value,
+            from_status=CaseStatus.DRAFT,
+            to_status=CaseStatus.SUBMITTED,
+            actor_id=requester.id,
+            at=at,
+        ),
+        CaseEvent(
+            case_id=case.id,
+            action=Action.QUEUE.value,
+            from_status=CaseStatus.SUBMITTED,
+            to_status=CaseStatus.QUEUED,
+            at=at,
+            detail={"centre_id": case.centre_id},
+        ),
+    ]
 
 
 def demo_logins() -> list[DemoLogin]:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Enum,
@@ -24,6 +25,9 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
+    event,
+    inspect,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -241,13 +245,24 @@ class Case(Base):
     clinical_question: Mapped[str] = mapped_column(Text, default="")
     centre_id: Mapped[int | None] = mapped_column(ForeignKey("reading_centres.id"), index=True)
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # The workflow's clock: when the case was (last) submitted, is due, was taken by a reader, reported,
+    # ended (closed or cancelled), and when it was flagged overdue (urgent cases past `target_at`).
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    target_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     institution: Mapped[Institution] = relationship()
     patient: Mapped[Patient] = relationship()
     centre: Mapped[ReadingCentre | None] = relationship()
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
     assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id])
+    escalated_to: Mapped[User | None] = relationship(foreign_keys=[escalated_to_id])
     files: Mapped[list[StoredFile]] = relationship(back_populates="case")
     reports: Mapped[list[Report]] = relationship(back_populates="case", order_by="Report.version")
 
@@ -275,6 +290,7 @@ class Report(Base):
     """A report version. Signed versions are never overwritten: an amendment is a new version."""
 
     __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("case_id", "version", name="uq_reports_case_id_version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -284,9 +300,71 @@ class Report(Base):
     content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The institution the signer signed for (a reader may move; the report keeps where it was signed).
+    signed_institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
+    amendment_reason: Mapped[str | None] = mapped_column(Text)  # why this version replaced the last
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     case: Mapped[Case] = relationship(back_populates="reports")
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    signed_by: Mapped[User | None] = relationship(foreign_keys=[signed_by_id])
+    signed_institution: Mapped[Institution | None] = relationship()
+
+
+class SignedReportImmutable(Exception):
+    """Something tried to change a signed report version; amend it with a new version instead."""
+
+
+@event.listens_for(Report, "before_update")
+def _refuse_changing_signed_reports(_mapper: Any, _connection: Any, report: Report) -> None:
+    """Enforced in the model so no code path can overwrite a signed report: an amendment is a new row."""
+    status_history = inspect(report).attrs.status.history
+    status_before = status_history.deleted[0] if status_history.deleted else report.status
+    if status_before == ReportStatus.SIGNED:
+        raise SignedReportImmutable(f"report {report.id} version {report.version} is signed")
+
+
+class CaseEvent(Base):
+    """One step of a case's lifecycle: who did what, when, from which state to which. Append-only."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus))
+    to_status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the platform itself
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship()
+
+
+class NotificationKind(enum.StrEnum):
+    RESULT_READY = "result_ready"  # 结果反馈: the report is signed
+    REPORT_AMENDED = "report_amended"
+    RETURNED = "returned"  # 退回补充: the requester is asked for more information
+    ASSIGNED = "assigned"  # a case was assigned or addressed to this user
+    ESCALATED = "escalated"  # a second opinion is asked of this expert
+    OVERDUE = "overdue"  # an urgent case passed its target time
+
+
+class Notification(Base):
+    """A message to one user or to everyone of one reading centre about one case."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    recipient_centre_id: Mapped[int | None] = mapped_column(ForeignKey("reading_centres.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[NotificationKind] = mapped_column(_enum(NotificationKind))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    case: Mapped[Case] = relationship()
 
 
 class AuditEvent(Base):
@@ -494,3 +572,160 @@ class Upload(Base):
 
     user: Mapped[User] = relationship()
     case: Mapped[Case | None] = relationship()
+
+
+class ShareScope(enum.StrEnum):
+    READ = "read"  # metadata, frames, rendered images and thumbnails: enough to read the study
+    DOWNLOAD = "download"  # also the original instances, byte for byte
+
+
+class ShareLink(Base):
+    """A time-limited link that lets an outside expert, who has no account, open one study of a case.
+
+    Only the token's hash is stored (as for login sessions). A link is never deleted: revoking it
+    keeps the row, so the audit log's references to it stay meaningful.
+    """
+
+    __tablename__ = "share_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("dicom_studies.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    scope: Mapped[ShareScope] = mapped_column(_enum(ShareScope))
+    recipient: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    use_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    study: Mapped[DicomStudy] = relationship()
+    case: Mapped[Case] = relationship()
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
+
+
+class PriceTier(enum.StrEnum):
+    """The tier a service is priced at: that of the institution performing it (三级 / 二级 / 基层)."""
+
+    TERTIARY = "tertiary"
+    SECONDARY = "secondary"
+    PRIMARY = "primary"
+
+
+class ServicePrice(Base):
+    """One entry of a community's service catalogue: a service code's price at one tier, in fen (分).
+
+    `case_kind` names the cases whose completion bills this service (a signed read, a consult).
+    """
+
+    __tablename__ = "service_prices"
+    __table_args__ = (UniqueConstraint("community_id", "code", "tier", name="uq_service_prices_code_tier"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    case_kind: Mapped[CaseKind | None] = mapped_column(_enum(CaseKind))
+    tier: Mapped[PriceTier] = mapped_column(_enum(PriceTier))
+    price_fen: Mapped[int] = mapped_column(Integer)
+    insurance_payable: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SettlementRule(enum.StrEnum):
+    DISCOUNT = "discount"  # 折扣: the centre bills the member unit the price less the discount rate
+    REBATE = "rebate"  # 返款: the centre was paid the price and returns the rebate rate to the member unit
+
+
+class SettlementAgreement(Base):
+    """What a provider (the centre's institution) and a member unit agreed for one service (医联体协议).
+
+    Rates are in basis points (1/100 of a percent). The rate never exceeds the service's baseline cost
+    rate (基线成本率) recorded with the agreement; that rate is to be reviewed every six months.
+    """
+
+    __tablename__ = "settlement_agreements"
+    __table_args__ = (
+        UniqueConstraint(
+            "provider_institution_id",
+            "member_institution_id",
+            "service_code",
+            name="uq_settlement_agreements_pair",
+        ),
+        CheckConstraint("rate_bp >= 0 AND rate_bp <= baseline_cost_rate_bp", name="rate_within_baseline"),
+        CheckConstraint("baseline_cost_rate_bp <= 10000", name="baseline_at_most_whole"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider_institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    member_institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    service_code: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[SettlementRule] = mapped_column(_enum(SettlementRule))
+    rate_bp: Mapped[int] = mapped_column(Integer)
+    baseline_cost_rate_bp: Mapped[int] = mapped_column(Integer)
+    baseline_recorded_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    provider: Mapped[Institution] = relationship(foreign_keys=[provider_institution_id])
+    member: Mapped[Institution] = relationship(foreign_keys=[member_institution_id])
+
+
+class BillableItem(Base):
+    """One completed service, priced from the catalogue when it was completed; one per case and code."""
+
+    __tablename__ = "billable_items"
+    __table_args__ = (UniqueConstraint("case_id", "service_code", name="uq_billable_items_case_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    service_code: Mapped[str] = mapped_column(String(32))
+    service_name: Mapped[str] = mapped_column(String(200))
+    tier: Mapped[PriceTier] = mapped_column(_enum(PriceTier))
+    price_fen: Mapped[int] = mapped_column(Integer)
+    insurance_payable: Mapped[bool] = mapped_column(Boolean, default=False)
+    provider_institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    member_institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    performed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    completed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    case: Mapped[Case] = relationship()
+    performed_by: Mapped[User | None] = relationship()
+
+
+class StatementState(enum.StrEnum):
+    SUBMITTED = "submitted"  # the member unit submitted the sheet to the alliance office
+    CHECKED = "checked"  # the reviewing department checked it
+    INVOICED = "invoiced"  # finance collected and invoiced; counted as workload
+
+
+class Statement(Base):
+    """The monthly settlement sheet between one member unit and one provider; `lines` per service."""
+
+    __tablename__ = "statements"
+    __table_args__ = (
+        UniqueConstraint(
+            "member_institution_id", "provider_institution_id", "month", name="uq_statements_pair_month"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    provider_institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)  # YYYY-MM
+    state: Mapped[StatementState] = mapped_column(_enum(StatementState))
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    gross_fen: Mapped[int] = mapped_column(BigInteger)
+    # What the member unit owes the provider after the agreed rules; negative: the provider pays back.
+    net_fen: Mapped[int] = mapped_column(BigInteger)
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    invoiced_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    invoiced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    member: Mapped[Institution] = relationship(foreign_keys=[member_institution_id])
+    provider: Mapped[Institution] = relationship(foreign_keys=[provider_institution_id])

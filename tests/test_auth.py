@@ -1,7 +1,9 @@
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from server.models import AuditEvent
+from server.auth.passwords import hash_password
+from server.db import transaction
+from server.models import AuditEvent, Institution, Role, User
 from tests.conftest import DEMO_PASSWORD, sign_in
 
 
@@ -45,13 +47,22 @@ def test_unknown_user_gets_the_same_answer_as_a_wrong_password(client: TestClien
     assert response.json()["error"] == "invalid_credentials"
 
 
-def test_login_is_rate_limited_per_username(client: TestClient, settings) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(settings.login_max_failures):
-        assert (
-            client.post("/api/auth/login", json={"username": "expert", "password": "not-it-1"}).status_code
-            == 401
+def test_login_is_rate_limited_per_username(client: TestClient, settings, session_factory) -> None:  # type: ignore[no-untyped-def]
+    # A user of its own: a demo user locked out for 15 minutes would fail every later test signing in as it.
+    with transaction(session_factory) as db:
+        db.add(
+            User(
+                username="lockout-probe",
+                display_name="锁定测试",
+                password_hash=hash_password(DEMO_PASSWORD),
+                role=Role.EXPERT,
+                institution_id=db.scalar(select(Institution.id).where(Institution.name == "省人民医院")),
+            )
         )
-    blocked = client.post("/api/auth/login", json={"username": "expert", "password": DEMO_PASSWORD})
+    for _ in range(settings.login_max_failures):
+        refused = client.post("/api/auth/login", json={"username": "lockout-probe", "password": "not-it-1"})
+        assert refused.status_code == 401
+    blocked = client.post("/api/auth/login", json={"username": "lockout-probe", "password": DEMO_PASSWORD})
     assert blocked.status_code == 429  # even the right password waits out the lock
     assert int(blocked.headers["Retry-After"]) > 0
     assert blocked.json()["error"] == "too_many_attempts"

@@ -27,7 +27,11 @@ def broker_transport_options(settings: Settings) -> dict[str, object]:
 
 
 def make_celery(settings: Settings) -> Celery:
-    app = Celery("telemed", broker=settings.broker_url, include=["worker.tasks", "worker.sweeps"])
+    app = Celery(
+        "telemed",
+        broker=settings.broker_url,
+        include=["worker.tasks", "worker.sweeps", "worker.workflow_tasks"],
+    )
     app.conf.update(
         broker_transport_options=broker_transport_options(settings),
         broker_connection_retry_on_startup=True,

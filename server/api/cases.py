@@ -1,22 +1,59 @@
-"""Cases: the requests a member institution opens for a patient. The lifecycle grows in later work."""
+"""Cases: the requests a member institution opens for a patient (their lifecycle: `case_actions`)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from starlette.responses import JSONResponse, Response
 
-from server.access import CLINICAL_ROLES, case_scope, require_case
+from server.access import CLINICAL_ROLES, AccessDenied, case_relations, case_scope, require_case
+from server.api.case_overdue import flag_overdue
 from server.api.routing import Access, ApiError, Context, api_route, body_field, not_found
 from server.api.serializers import case_json
-from server.models import Case, CaseKind, Patient, Role, Urgency
+from server.clock import app_clock
+from server.models import Case, CaseKind, CaseStatus, Patient, Role, Urgency
+from server.workflow import Action, IllegalTransition, NotPermitted, actions_for, decide
 
 MAX_LISTED = 500
 
 
+def now(ctx: Context) -> datetime:
+    """The workflow's current time for this request (the app's clock, so tests can move it)."""
+    return app_clock(ctx.request.app).now()
+
+
+def visible_case(ctx: Context) -> Case:
+    """The case named in the path, if this user may see it (a refusal is audited by the caller's route)."""
+    case = ctx.db.get(Case, ctx.path["case_id"])
+    if case is None:
+        raise not_found("case")
+    require_case(ctx.db, ctx.current_user, case)
+    return case
+
+
+def permitted(ctx: Context, case: Case, action: Action) -> CaseStatus:
+    """The state `action` takes the case to, if this user may take it now; else 409 or an audited 403."""
+    try:
+        return decide(action, case.status, case_relations(ctx.db, ctx.current_user, case))
+    except NotPermitted as refusal:
+        raise AccessDenied("case", case.id, case.patient_id, reason=str(refusal)) from None
+    except IllegalTransition as refusal:
+        raise ApiError(
+            409, "illegal_transition", str(refusal), action=action.value, state=case.status.value
+        ) from None
+
+
+def case_for_user_json(ctx: Context, case: Case) -> dict[str, Any]:
+    """A case with what this user may do with it now."""
+    relations = case_relations(ctx.db, ctx.current_user, case)
+    return {**case_json(case), "actions": [a.value for a in actions_for(case.status, relations)]}
+
+
 def list_cases(ctx: Context) -> Response:
     user = ctx.current_user
+    flag_overdue(ctx.db, now(ctx))
     cases = ctx.db.scalars(
         select(Case).where(case_scope(user)).order_by(Case.created_at.desc()).limit(MAX_LISTED)
     ).all()
@@ -25,12 +62,10 @@ def list_cases(ctx: Context) -> Response:
 
 
 def get_case(ctx: Context) -> Response:
-    case = ctx.db.get(Case, ctx.path["case_id"])
-    if case is None:
-        raise not_found("case")
-    require_case(ctx.db, ctx.current_user, case)
+    flag_overdue(ctx.db, now(ctx))
+    case = visible_case(ctx)
     ctx.audit("case_read", resource_type="case", resource_id=case.id, patient_id=case.patient_id)
-    return JSONResponse(case_json(case))
+    return JSONResponse(case_for_user_json(ctx, case))
 
 
 def _choice(ctx: Context, name: str, enum_type: type, default: object = None):  # type: ignore[no-untyped-def]
@@ -95,11 +130,12 @@ def create_case(ctx: Context) -> Response:
         kind=_choice(ctx, "kind", CaseKind),
         urgency=_choice(ctx, "urgency", Urgency, Urgency.ROUTINE),
         clinical_question=(body_field(ctx, "clinical_question", str, required=False) or "").strip(),
+        created_at=now(ctx),
     )
     ctx.db.add(case)
     ctx.db.flush()
     ctx.audit("case_create", resource_type="case", resource_id=case.id, patient_id=patient.id)
-    return JSONResponse(case_json(case), status_code=201)
+    return JSONResponse(case_for_user_json(ctx, case), status_code=201)
 
 
 routes = [

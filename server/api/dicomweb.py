@@ -1,31 +1,46 @@
-"""DICOMweb: STOW-RS in, QIDO-RS search, WADO-RS metadata and instance retrieval (PS3.18).
+"""DICOMweb: STOW-RS in, QIDO-RS search, WADO-RS metadata and retrieval of studies, series, instances
+and frames, rendered images and cine video (PS3.18).
 
 Every answer is limited by `study_scope`, the same rule as the rest of the API, and audited.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any
+import string
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from typing import Any, Literal
 
 from pydicom import Dataset
-from sqlalchemy import Select, func, select
+from pydicom.datadict import keyword_for_tag, tag_for_keyword
+from pydicom.uid import ExplicitVRLittleEndian
+from sqlalchemy import ColumnElement, Select, func, select
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from imaging.dicom import RenderError, encode_jpeg, encode_png, frame_pixels, parse_instance, render_frame
-from server.access import CLINICAL_ROLES, study_scope
+from imaging.dicom import (
+    RenderError,
+    display_name,
+    encode_jpeg,
+    encode_png,
+    frame_pixels,
+    parse_instance,
+    render_frame,
+)
+from imaging.dicom.cine import CINE_MEDIA_TYPE
+from server.access import CLINICAL_ROLES, dicomweb_study_scope, require_share_scope
 from server.api.routing import Access, ApiError, Context, api_route, not_found
 from server.dicom_ingest import (
     DICOM_MEDIA_TYPE,
     IndexingConflict,
     InvalidDicom,
-    ingest_instance,
+    ingest_instances,
     queue_previews,
 )
-from server.models import Case, DicomInstance, DicomSeries, DicomStudy, Role
+from server.models import Case, DicomInstance, DicomSeries, DicomStudy, Role, ShareScope, StoredFile
 from server.multipart_related import MultipartError, split_related
-from server.previews import PREVIEW_MEDIA_TYPE, PREVIEW_SIZES, preview_key, thumbnail_key
-from server.storage import ObjectStore
+from server.previews import PREVIEW_MEDIA_TYPE, PREVIEW_SIZES, cine_key, preview_key, thumbnail_key
+from server.storage import ObjectNotFound, ObjectStore
 
 DICOM_JSON = "application/dicom+json"
 # Patient images may sit in the browser's cache, never in a shared one.
@@ -80,7 +95,7 @@ def _target_case(ctx: Context) -> Case | None:
 
 
 def store_instances(ctx: Context) -> Response:
-    """STOW-RS. Each part is ingested on its own: one bad file never blocks the others."""
+    """STOW-RS. The parts are ingested together, but judged one by one: a bad file never blocks the others."""
     user = ctx.current_user
     if user.institution_id is None:
         raise ApiError(400, "no_institution", "your account belongs to no institution")
@@ -88,28 +103,26 @@ def store_instances(ctx: Context) -> Response:
     store: ObjectStore = ctx.request.app.state.store
     referenced, failed, warnings, outcomes = [], [], 0, []
     base = str(ctx.request.base_url).rstrip("/")
-    for index, data in enumerate(_stow_parts(ctx)):
-        try:
-            with ctx.db.begin_nested():
-                outcome = ingest_instance(
-                    ctx.db, store, data, institution_id=user.institution_id, user=user, case=case
-                )
-        except IndexingConflict as exc:
+    results = ingest_instances(
+        ctx.db, store, _stow_parts(ctx), institution_id=user.institution_id, user=user, case=case
+    )
+    for index, outcome in enumerate(results):
+        if isinstance(outcome, IndexingConflict):
             failed.append(
                 {
                     "00081197": _element("US", FAILURE_OUT_OF_RESOURCES),
-                    "00000902": _element("LO", str(exc)[:64]),
+                    "00000902": _element("LO", str(outcome)[:64]),
                 }
             )
             continue
-        except InvalidDicom as exc:
+        if isinstance(outcome, InvalidDicom):
             failed.append(
                 {
                     "00081197": _element("US", FAILURE_CANNOT_UNDERSTAND),
-                    "00000902": _element("LO", f"part {index + 1}: {exc}"[:64]),
+                    "00000902": _element("LO", f"part {index + 1}: {outcome}"[:64]),
                 }
             )
-            ctx.audit("dicom_store", outcome="failed", detail={"part": index + 1, "reason": str(exc)})
+            ctx.audit("dicom_store", outcome="failed", detail={"part": index + 1, "reason": str(outcome)})
             continue
         outcomes.append(outcome)
         item = {
@@ -142,10 +155,10 @@ def store_instances(ctx: Context) -> Response:
     return _dicom_json(body, status)
 
 
-def _limit_offset(ctx: Context) -> tuple[int, int]:
+def _limit_offset(ctx: Context, default: int = 100) -> tuple[int, int]:
     params = ctx.request.query_params
     try:
-        limit = min(int(params.get("limit", 100)), QIDO_MAX_LIMIT)
+        limit = min(int(params.get("limit", default)), QIDO_MAX_LIMIT)
         offset = int(params.get("offset", 0))
     except ValueError:
         raise ApiError(400, "invalid_query", "limit and offset must be whole numbers") from None
@@ -154,12 +167,30 @@ def _limit_offset(ctx: Context) -> tuple[int, int]:
     return limit, offset
 
 
-def _match(column, value: str):  # type: ignore[no-untyped-def]
+def _match(column, value: str, *, ignore_case: bool = False):  # type: ignore[no-untyped-def]
     """QIDO matching: `*` and `?` wildcards (PS3.4 C.2.2.2.4), otherwise exact."""
     if "*" in value or "?" in value:
         escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return column.like(escaped.replace("*", "%").replace("?", "_"), escape="\\")
-    return column == value
+        pattern = escaped.replace("*", "%").replace("?", "_")
+        return column.ilike(pattern, escape="\\") if ignore_case else column.like(pattern, escape="\\")
+    return func.lower(column) == value.lower() if ignore_case else column == value
+
+
+def _person_name(column, value: str):  # type: ignore[no-untyped-def]
+    """PN matching against the indexed display name ("张^秀英" is kept as "张秀英"), ignoring case."""
+    return _match(column, display_name(value), ignore_case=True)
+
+
+def _any_of(column, value: str):  # type: ignore[no-untyped-def]
+    """List matching (PS3.4 C.2.2.2.2 for UIDs, also for codes such as Modality): backslash or comma."""
+    return column.in_([item for item in value.replace("\\", ",").split(",") if item])
+
+
+def _number(column, value: str):  # type: ignore[no-untyped-def]
+    try:
+        return column == int(value)
+    except ValueError:
+        raise ApiError(400, "invalid_query", f"{value!r} is not a whole number") from None
 
 
 def _date_range(column, value: str):  # type: ignore[no-untyped-def]
@@ -172,52 +203,146 @@ def _date_range(column, value: str):  # type: ignore[no-untyped-def]
     return conditions[0] if len(conditions) == 1 else conditions[0] & conditions[1]
 
 
-STUDY_FILTERS = {
-    "PatientName": DicomStudy.patient_name,
-    "00100010": DicomStudy.patient_name,
-    "PatientID": DicomStudy.patient_dicom_id,
-    "00100020": DicomStudy.patient_dicom_id,
-    "AccessionNumber": DicomStudy.accession_number,
-    "00080050": DicomStudy.accession_number,
-    "StudyInstanceUID": DicomStudy.study_uid,
-    "0020000D": DicomStudy.study_uid,
+Filter = Callable[[str], ColumnElement[bool]]
+# QIDO-RS matching attributes per level, by keyword (a query may name them by tag as well).
+STUDY_FILTERS: dict[str, Filter] = {
+    "PatientName": partial(_person_name, DicomStudy.patient_name),
+    "PatientID": partial(_match, DicomStudy.patient_dicom_id),
+    "AccessionNumber": partial(_match, DicomStudy.accession_number),
+    "StudyDescription": partial(_match, DicomStudy.description, ignore_case=True),
+    "StudyInstanceUID": partial(_any_of, DicomStudy.study_uid),
+    "StudyDate": partial(_date_range, DicomStudy.study_date),
+    "ModalitiesInStudy": lambda value: DicomStudy.id.in_(
+        select(DicomSeries.study_id).where(_any_of(DicomSeries.modality, value))
+    ),
 }
+SERIES_FILTERS: dict[str, Filter] = {
+    "Modality": partial(_any_of, DicomSeries.modality),
+    "SeriesInstanceUID": partial(_any_of, DicomSeries.series_uid),
+    "SeriesNumber": partial(_number, DicomSeries.number),
+    "SeriesDescription": partial(_match, DicomSeries.description, ignore_case=True),
+    "BodyPartExamined": partial(_match, DicomSeries.body_part),
+}
+INSTANCE_FILTERS: dict[str, Filter] = {
+    "SOPInstanceUID": partial(_any_of, DicomInstance.sop_uid),
+    "SOPClassUID": partial(_any_of, DicomInstance.sop_class_uid),
+    "InstanceNumber": partial(_number, DicomInstance.instance_number),
+}
+# What `includefield=all` adds at study and series level: the attributes of the Patient, General
+# Study and Patient Study modules, and of the General Series and General Equipment modules (PS3.3).
+STUDY_MODULE_TAGS = frozenset(
+    {"00080020", "00080030", "00080050", "00080090", "00081030", "00081032", "00081060", "00200010",
+     "0020000D", "00321060", "00101010", "00101020", "00101030", "00102180", "001021B0", "00080005"}
+)  # fmt: skip
+SERIES_MODULE_TAGS = frozenset(
+    {"00080005", "00080021", "00080031", "00080060", "0008103E", "00081070", "00180015", "0020000D",
+     "0020000E", "00200011", "00200060", "00185100", "00400244", "00400245", "00080070", "00080080",
+     "00081010", "00081090", "00181020"}
+)  # fmt: skip
+
+
+def _at_study_level(tag: str) -> bool:
+    return tag.startswith("0010") or tag in STUDY_MODULE_TAGS
+
+
+def _is_tag(name: str) -> bool:
+    return len(name) == 8 and all(char in string.hexdigits for char in name)
+
+
+def _keyword(name: str) -> str:
+    """A query key as a keyword: "00100010" and "PatientName" both give "PatientName"."""
+    return (keyword_for_tag(int(name, 16)) or name) if _is_tag(name) else name
+
+
+def _filtered(ctx: Context, query: Select, filters: dict[str, Filter]) -> Select:
+    """`query` narrowed by each matching attribute of the query string; others are ignored (PS3.18 8.3.4.1)."""
+    for name, value in ctx.request.query_params.multi_items():
+        matcher = filters.get(_keyword(name))
+        if matcher is not None and value:
+            query = query.where(matcher(value))
+    return query
+
+
+IncludeFields = frozenset[str] | Literal["all"]
+
+
+def _include_fields(ctx: Context) -> IncludeFields:
+    """The `includefield` attributes as tags ("0008103E"), named by keyword or tag, comma-separated or
+    repeated; "all" for every attribute the level has."""
+    tags = set()
+    for raw in ctx.request.query_params.getlist("includefield"):
+        for name in filter(None, (part.strip() for part in raw.split(","))):
+            if name == "all":
+                return "all"
+            if _is_tag(name):
+                tags.add(name.upper())
+            elif (tag := tag_for_keyword(name)) is not None:
+                tags.add(f"{tag:08X}")
+            else:
+                raise ApiError(
+                    400, "invalid_query", f"includefield {name!r} is neither a DICOM keyword nor a tag"
+                )
+    return frozenset(tags)
+
+
+def _include(
+    answer: dict[str, Any],
+    source: dict[str, Any],
+    fields: IncludeFields,
+    at_level: Callable[[str], bool] | None = None,
+) -> dict[str, Any]:
+    """`answer` with the requested attributes of `source` (an instance's DICOM JSON) added; for "all",
+    those `at_level` accepts (every one when it is None)."""
+    wanted = [tag for tag in source if at_level is None or at_level(tag)] if fields == "all" else fields
+    for tag in wanted:
+        if tag not in answer and tag in source:
+            answer[tag] = source[tag]
+    return answer
+
+
+def _first_instances(ctx: Context, owner: Any, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The DICOM JSON of the first-indexed instance of each study or series (`owner`: the id column).
+    Study- and series-level attributes are the same on every instance, so one answers for all."""
+    if not ids:
+        return {}
+    first = (
+        select(owner.label("owner"), func.min(DicomInstance.id).label("first"))
+        .select_from(DicomInstance)
+        .join(DicomSeries, DicomInstance.series_id == DicomSeries.id)
+        .where(owner.in_(ids))
+        .group_by(owner)
+        .subquery()
+    )
+    rows = ctx.db.execute(
+        select(first.c.owner, DicomInstance.dicom_json).join(first, DicomInstance.id == first.c.first)
+    )
+    return {owner_id: data for owner_id, data in rows}
 
 
 def _visible_studies(ctx: Context) -> Select[tuple[DicomStudy]]:
-    return select(DicomStudy).where(study_scope(ctx.current_user))
+    return select(DicomStudy).where(dicomweb_study_scope(ctx.user, ctx.share))
 
 
 def search_studies(ctx: Context) -> Response:
-    query = _visible_studies(ctx)
-    params = ctx.request.query_params
-    for name, column in STUDY_FILTERS.items():
-        if params.get(name):
-            query = query.where(_match(column, params[name]))
-    for name in ("StudyDate", "00080020"):
-        if params.get(name):
-            query = query.where(_date_range(DicomStudy.study_date, params[name]))
-    modality = params.get("ModalitiesInStudy") or params.get("00080061")
-    if modality:
-        query = query.where(
-            DicomStudy.id.in_(select(DicomSeries.study_id).where(DicomSeries.modality == modality))
-        )
+    query = _filtered(ctx, _visible_studies(ctx), STUDY_FILTERS)
+    fields = _include_fields(ctx)
     limit, offset = _limit_offset(ctx)
     studies = ctx.db.scalars(
         query.order_by(DicomStudy.study_date.desc(), DicomStudy.id.desc()).limit(limit).offset(offset)
     ).all()
-    counts = _study_counts(ctx, [study.id for study in studies])
+    ids = [study.id for study in studies]
+    counts = _study_counts(ctx, ids)
+    firsts = _first_instances(ctx, DicomSeries.study_id, ids) if fields else {}
     answer = []
     for study in studies:
         modalities, n_series, n_instances = counts.get(study.id, ([], 0, 0))
-        answer.append(
-            {
-                **study.attributes,
-                "00080061": _element("CS", *modalities),
-                "00201206": _element("IS", n_series),
-                "00201208": _element("IS", n_instances),
-            }
-        )
+        found = {
+            **study.attributes,
+            "00080061": _element("CS", *modalities),
+            "00201206": _element("IS", n_series),
+            "00201208": _element("IS", n_instances),
+        }
+        answer.append(_include(found, firsts.get(study.id, {}), fields, _at_study_level))
     ctx.audit("dicom_query", resource_type="dicom_study", detail={"level": "study", "count": len(answer)})
     return _dicom_json(answer)
 
@@ -265,17 +390,49 @@ def _patient_of(study: DicomStudy, ctx: Context) -> int | None:
     return case.patient_id if case else None
 
 
-def search_series(ctx: Context) -> Response:
+def _audited_study(ctx: Context, action: str, **detail: str) -> DicomStudy:
+    """The study named in the path, if visible, with its access written to the audit log."""
     study = _study_or_404(ctx)
-    answer = [
-        {**series.attributes, "00201209": _element("IS", len(series.instances))} for series in study.series
-    ]
     ctx.audit(
-        "dicom_query",
+        action,
         resource_type="dicom_study",
         resource_id=study.study_uid,
         patient_id=_patient_of(study, ctx),
+        **({"detail": detail} if detail else {}),
     )
+    return study
+
+
+def search_series(ctx: Context) -> Response:
+    study = _audited_study(ctx, "dicom_query")
+    fields = _include_fields(ctx)
+    limit, offset = _limit_offset(ctx, QIDO_MAX_LIMIT)
+    query = _filtered(ctx, select(DicomSeries).where(DicomSeries.study_id == study.id), SERIES_FILTERS)
+    found = ctx.db.scalars(
+        query.order_by(DicomSeries.number, DicomSeries.id).limit(limit).offset(offset)
+    ).all()
+    ids = [series.id for series in found]
+    counts = dict(
+        ctx.db.execute(
+            select(DicomInstance.series_id, func.count())
+            .where(DicomInstance.series_id.in_(ids))
+            .group_by(DicomInstance.series_id)
+        ).all()
+    )
+    firsts = _first_instances(ctx, DicomSeries.id, ids) if fields else {}
+    answer = [
+        _include(
+            {
+                **series.attributes,
+                "0020000D": _element("UI", study.study_uid),
+                "00201209": _element("IS", counts.get(series.id, 0)),
+            },
+            firsts.get(series.id, {}),
+            fields,
+            SERIES_MODULE_TAGS.__contains__,
+        )
+        for series in found
+    ]
     return _dicom_json(answer)
 
 
@@ -299,14 +456,69 @@ def _audited_series(ctx: Context, action: str, **detail: str) -> DicomSeries:
 
 
 def search_instances(ctx: Context) -> Response:
-    series = _audited_series(ctx, "dicom_query")
-    return _dicom_json([_instance_summary(instance) for instance in series.instances])
+    """Instances of a series, or of a whole study when the path names no series."""
+    if "series" in ctx.path:
+        query = select(DicomInstance).where(DicomInstance.series_id == _audited_series(ctx, "dicom_query").id)
+    else:
+        study = _audited_study(ctx, "dicom_query", level="instance")
+        query = select(DicomInstance).join(DicomSeries).where(DicomSeries.study_id == study.id)
+    fields = _include_fields(ctx)
+    limit, offset = _limit_offset(ctx, QIDO_MAX_LIMIT)
+    instances = ctx.db.scalars(
+        _filtered(ctx, query, INSTANCE_FILTERS)
+        .order_by(DicomInstance.series_id, DicomInstance.instance_number, DicomInstance.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    # At instance level "all" is every attribute of the instance.
+    return _dicom_json(
+        [_include(_instance_summary(instance), instance.dicom_json, fields) for instance in instances]
+    )
 
 
 def series_metadata(ctx: Context) -> Response:
     """All instances' metadata from the index: opening a large series never reparses its files."""
     series = _audited_series(ctx, "dicom_retrieve", what="metadata")
     return _dicom_json([instance.dicom_json for instance in series.instances])
+
+
+def _in_order(query: Select) -> Select:
+    """Instances as a viewer lists them: series by number, then instances by number."""
+    return query.order_by(DicomSeries.number, DicomSeries.id, DicomInstance.instance_number, DicomInstance.id)
+
+
+def study_metadata(ctx: Context) -> Response:
+    """Every instance's metadata of the study, from the index (as `series_metadata`)."""
+    study = _audited_study(ctx, "dicom_retrieve", what="metadata")
+    query = select(DicomInstance.dicom_json).join(DicomSeries).where(DicomSeries.study_id == study.id)
+    return _dicom_json(list(ctx.db.scalars(_in_order(query))))
+
+
+def _retrieve_all(ctx: Context, condition: ColumnElement[bool]) -> StreamingResponse:
+    """WADO-RS of many instances: each original file unchanged, streamed one after another."""
+    if ctx.share is not None:
+        require_share_scope(ctx.share, ShareScope.DOWNLOAD)
+    keys = ctx.db.scalars(
+        _in_order(
+            select(StoredFile.object_key)
+            .join(DicomInstance, DicomInstance.stored_file_id == StoredFile.id)
+            .join(DicomSeries, DicomInstance.series_id == DicomSeries.id)
+            .where(condition)
+        )
+    ).all()
+    store: ObjectStore = ctx.request.app.state.store
+    parts = (store.iter_chunks(key) for key in keys)
+    return _multipart_response(parts, DICOM_MEDIA_TYPE, f"telemed-{uuid.uuid4().hex}")
+
+
+def retrieve_study(ctx: Context) -> Response:
+    study = _audited_study(ctx, "dicom_retrieve", what="study")
+    return _retrieve_all(ctx, DicomSeries.study_id == study.id)
+
+
+def retrieve_series(ctx: Context) -> Response:
+    series = _audited_series(ctx, "dicom_retrieve", what="series")
+    return _retrieve_all(ctx, DicomSeries.id == series.id)
 
 
 def _instance_or_404(ctx: Context) -> tuple[DicomStudy, DicomInstance]:
@@ -371,8 +583,41 @@ def _dataset(ctx: Context, instance: DicomInstance) -> Dataset:
     return parse_instance(store.read_bytes(instance.stored_file.object_key)).dataset
 
 
+OCTET_STREAM = "application/octet-stream"
+
+
+def _accepts_native(media_range: str) -> bool:
+    """Whether one Accept media range allows frames as octet-stream in Explicit VR Little Endian."""
+    kind, *params = (part.strip() for part in media_range.split(";"))
+    values = {
+        key.strip().lower(): value.strip().strip('"') for key, _, value in (p.partition("=") for p in params)
+    }
+    kind = kind.lower()
+    if kind == "multipart/related":
+        if values.get("type", OCTET_STREAM).lower() not in (OCTET_STREAM, "application/*", "*/*"):
+            return False
+    elif kind not in (OCTET_STREAM, "*/*", "multipart/*"):
+        return False
+    return values.get("transfer-syntax", "*") in ("*", ExplicitVRLittleEndian)
+
+
+def _require_native_frames(ctx: Context) -> None:
+    """Frames are answered uncompressed; an Accept that allows none of that is refused with 406.
+    OHIF and Cornerstone send `multipart/related; type="application/octet-stream"; transfer-syntax=*`."""
+    accept = ctx.request.headers.get("accept")
+    if accept and not any(_accepts_native(media_range) for media_range in accept.split(",")):
+        raise ApiError(
+            406,
+            "not_acceptable",
+            f'frames are served as multipart/related; type="{OCTET_STREAM}"; '
+            f"transfer-syntax={ExplicitVRLittleEndian}",
+        )
+
+
 def retrieve_frames(ctx: Context) -> Response:
-    """WADO-RS frames: native little-endian pixels per frame (what Cornerstone's wadors loader reads)."""
+    """WADO-RS frames: native little-endian pixels per frame (what Cornerstone's wadors loader reads),
+    uncompressed data exactly as stored (4:2:2 subsampled, 1-bit packed), as its metadata describes."""
+    _require_native_frames(ctx)
     study, instance = _instance_or_404(ctx)
     numbers = _frame_numbers(ctx, instance)
     ds = _dataset(ctx, instance)
@@ -408,8 +653,29 @@ def _viewport_param(ctx: Context) -> int | None:
     return size
 
 
+def retrieve_cine(ctx: Context) -> Response:
+    """A multi-frame instance as MP4 (H.264) that a `<video>` element plays, rendered by the worker."""
+    study, instance = _instance_or_404(ctx)
+    if instance.frames < 2:
+        raise ApiError(404, "not_multiframe", "the instance has a single frame: there is no cine to play")
+    store: ObjectStore = ctx.request.app.state.store
+    key = cine_key(study.study_uid, instance.series.series_uid, instance.sop_uid)
+    try:
+        size = store.stat(key).size
+    except ObjectNotFound:
+        raise ApiError(
+            404, "not_ready", "the cine has not been rendered yet; try again in a moment"
+        ) from None
+    _audit_retrieve(ctx, study, instance, "cine")
+    headers = {**PRIVATE_CACHE, "Content-Length": str(size)}
+    return StreamingResponse(store.iter_chunks(key), media_type=CINE_MEDIA_TYPE, headers=headers)
+
+
 def retrieve_rendered(ctx: Context) -> Response:
-    """A consumer image of the instance's first frame. The default view comes from the worker's preview."""
+    """A consumer image of the instance's first frame. The default view comes from the worker's preview.
+    Asked for video/mp4, a multi-frame instance's cine instead."""
+    if CINE_MEDIA_TYPE in ctx.request.headers.get("accept", ""):
+        return retrieve_cine(ctx)
     study, instance = _instance_or_404(ctx)
     window, size = _window_param(ctx), _viewport_param(ctx)
     wants_png = "image/png" in ctx.request.headers.get("accept", "")
@@ -430,12 +696,11 @@ def retrieve_rendered(ctx: Context) -> Response:
 
 
 def series_thumbnail(ctx: Context) -> Response:
-    study = _study_or_404(ctx)
-    series = _series_or_404(ctx, study)
+    series = _audited_series(ctx, "dicom_retrieve", what="thumbnail")
     if series.thumbnail_at is None:
         raise ApiError(404, "not_ready", "the thumbnail has not been rendered yet")
     store: ObjectStore = ctx.request.app.state.store
-    data = store.read_bytes(thumbnail_key(study.study_uid, series.series_uid))
+    data = store.read_bytes(thumbnail_key(series.study.study_uid, series.series_uid))
     return Response(data, media_type=PREVIEW_MEDIA_TYPE, headers=PRIVATE_CACHE)
 
 
@@ -453,11 +718,16 @@ routes = [
         raw_body_limit=MAX_STOW_BYTES,
     ),
     api_route("/dicomweb/studies", search_studies, access=READERS),
+    api_route(STUDY, retrieve_study, access=READERS),
+    api_route(STUDY + "/metadata", study_metadata, access=READERS),
+    api_route(STUDY + "/instances", search_instances, access=READERS),
     api_route(STUDY + "/series", search_series, access=READERS),
+    api_route(SERIES, retrieve_series, access=READERS),
     api_route(SERIES + "/instances", search_instances, access=READERS),
     api_route(SERIES + "/metadata", series_metadata, access=READERS),
     api_route(SERIES + "/thumbnail", series_thumbnail, access=READERS),
     api_route(INSTANCE, retrieve_instance, access=READERS),
     api_route(INSTANCE + "/frames/{frames}", retrieve_frames, access=READERS),
     api_route(INSTANCE + "/rendered", retrieve_rendered, access=READERS),
+    api_route(INSTANCE + "/cine.mp4", retrieve_cine, access=READERS),
 ]

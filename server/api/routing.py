@@ -28,7 +28,7 @@ from server import audit
 from server.access import AccessDenied
 from server.auth.sessions import CSRF_HEADER, SESSION_COOKIE, resolve_session
 from server.config import Settings
-from server.models import LoginSession, Role, User
+from server.models import LoginSession, Role, ShareLink, User
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +56,22 @@ def not_found(what: str) -> ApiError:
 
 @dataclass(frozen=True)
 class Access:
-    """Who may call an endpoint: anyone (`public`), or signed-in users holding one of `roles`."""
+    """Who may call an endpoint: anyone (`public`), or signed-in users holding one of `roles`.
+
+    `share_link` routes are reached without a session, by the share link token in their path; the
+    handler resolves and checks the link (`server.api.share_links`).
+    """
 
     roles: frozenset[Role] | None
+    share_link: bool = False
 
     @classmethod
     def public(cls) -> Access:
         return cls(None)
+
+    @classmethod
+    def by_share_link(cls) -> Access:
+        return cls(None, share_link=True)
 
     @classmethod
     def signed_in(cls) -> Access:
@@ -94,6 +103,7 @@ class Context:
     login: LoginSession | None
     body: Any = None
     path: dict[str, Any] = field(default_factory=dict)
+    share: ShareLink | None = None  # the outside expert's link the request came through, if any
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     @property
@@ -111,6 +121,12 @@ class Context:
         self.after_commit.append(lambda: celery.send_task(name, args=list(args)))
 
     def audit(self, action: str, **fields: Any) -> None:
+        if self.share is not None:  # name the link and its patient; the token itself is never logged
+            detail = dict(fields.get("detail") or {})
+            if "path" in detail:
+                detail["path"] = detail["path"].replace(self.path["token"], f"<link {self.share.id}>")
+            fields["detail"] = {**detail, "share_link": self.share.id}
+            fields["patient_id"] = fields.get("patient_id") or self.share.case.patient_id
         audit.record(
             self.db,
             action=action,
@@ -169,7 +185,7 @@ async def _read_json(request: Request) -> Any:
 def _authenticate(
     ctx: Context, access: Access, endpoint_name: str, from_cookie: bool, token: str | None
 ) -> None:
-    if token:
+    if token and not access.share_link:
         ctx.login = resolve_session(ctx.db, token)
         ctx.user = ctx.login.user if ctx.login else None
     if access.is_public:
@@ -219,7 +235,9 @@ def _run(
                 detail={"method": ctx.request.method, "path": ctx.request.url.path},
             )
             db.commit()
-            return error_response(403, "forbidden", "you do not have access to this resource")
+            return error_response(
+                403, "forbidden", denied.reason or "you do not have access to this resource"
+            )
         except ApiError as error:
             if error.keep_changes:
                 db.commit()

@@ -1,0 +1,80 @@
+"""Two readers claim the same queued case at the same moment, over HTTP, against a real server on
+PostgreSQL: exactly one gets it, the other is told it is taken, and one claim is recorded."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx2 as httpx
+from sqlalchemy import select
+
+from server.models import Case, CaseEvent
+from tests.test_case_actions import add_reader
+
+ROUNDS = 10
+
+
+def _claim_together(url: str, case_id: int, readers: list[httpx.Client]) -> list[tuple[int, float, float]]:
+    """Each reader's claim, released by one barrier; (status, start, end) per reader."""
+    barrier = threading.Barrier(len(readers))
+    results: list[tuple[int, float, float]] = [(0, 0.0, 0.0)] * len(readers)
+
+    def claim(i: int) -> None:
+        barrier.wait()
+        start = time.perf_counter()
+        response = readers[i].post(f"{url}/api/cases/{case_id}/actions/claim", json={})
+        results[i] = (response.status_code, start, time.perf_counter())
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(len(readers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def test_two_readers_claiming_one_case_at_once_give_one_winner(live_server, session_factory) -> None:  # type: ignore[no-untyped-def]
+    platform = live_server.platform
+    url = platform.url
+    second = add_reader(session_factory)
+    village = httpx.Client(headers=platform.bearer("village"), timeout=30)
+    readers = [httpx.Client(headers=platform.bearer(name), timeout=30) for name in ("radiologist", second)]
+    for client in readers:  # open the connections first, so both requests leave at the same instant
+        assert client.get(f"{url}/api/worklist").status_code == 200
+
+    winners: list[int] = []
+    overlaps = 0
+    for _round in range(ROUNDS):
+        created = village.post(
+            f"{url}/api/cases",
+            json={"kind": "imaging", "urgency": "urgent", "patient": {"name": "抢单测试"}},
+        )
+        case_id = created.json()["id"]
+        assert (
+            village.post(f"{url}/api/cases/{case_id}/actions/submit", json={}).json()["case"]["status"]
+            == "queued"
+        )
+
+        results = _claim_together(url, case_id, readers)
+        statuses = sorted(status for status, _start, _end in results)
+        assert statuses == [200, 409], f"round {_round}: {results}"
+        (_s0, start0, end0), (_s1, start1, end1) = results
+        overlaps += start0 < end1 and start1 < end0  # both requests were in flight together
+        winner = next(i for i, (status, _a, _b) in enumerate(results) if status == 200)
+        loser = readers[1 - winner].post(f"{url}/api/cases/{case_id}/actions/claim", json={})
+        assert loser.status_code == 409 and loser.json()["state"] == "assigned"
+        winners.append(winner)
+
+        with session_factory() as db:
+            case = db.get(Case, case_id)
+            claims = db.scalars(
+                select(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.action == "claim")
+            ).all()
+            assignee = case.assigned_to.username
+        assert assignee == ("radiologist", second)[winner]
+        assert len(claims) == 1 and claims[0].actor_id == case.assigned_to_id
+
+    assert overlaps >= ROUNDS // 2, f"the claims rarely overlapped ({overlaps}/{ROUNDS}): not a race"
+    for client in [village, *readers]:
+        client.close()

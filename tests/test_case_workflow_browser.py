@@ -260,6 +260,6 @@ def test_a_returned_case_is_completed_and_resubmitted_and_its_report_amended(
         expect(current.get_by_test_id("report-value-impression")).to_contain_text("建议 MRI")
         earlier = doctor.locator("[data-testid=report-version][data-version='1']")
         earlier.locator("summary").click()
-        expect(earlier.get_by_test_id("report-value-impression")).to_have_text("腰椎退行性变。")
+        expect(earlier.get_by_test_id("report-value-impression").locator("dd")).to_have_text("腰椎退行性变。")
         screenshot(doctor, "requester-amended.png")
         assert doctor_errors == [] and reader_errors == [], (doctor_errors, reader_errors)

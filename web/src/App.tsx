@@ -8,6 +8,7 @@ import AppShell from "./components/AppShell";
 import Panel from "./components/Panel";
 import LoginPage from "./pages/LoginPage";
 import ComingSoonPage from "./pages/ComingSoonPage";
+import SharePage from "./pages/SharePage";
 import { ForbiddenPage, NotFoundPage } from "./pages/StatusPages";
 
 function Splash() {
@@ -60,6 +61,8 @@ export default function App() {
       <AuthProvider>
         <Routes>
           <Route path="/login" element={<LoginRoute />} />
+          {/* An outside expert's share link: no login, the token is the key to one study. */}
+          <Route path="/share/:token" element={<SharePage />} />
           <Route
             element={
               <RequireAuth>

@@ -4,7 +4,27 @@
 // login / me is kept here in memory only and sent as X-CSRF-Token on every
 // unsafe request (POST/PUT/PATCH/DELETE).
 
-import type { Annotation, AnnotationInput, Case, CaseStudy, Session } from "./types";
+import type {
+  Annotation,
+  AnnotationInput,
+  Case,
+  CaseDetail,
+  CaseEvent,
+  CaseKind,
+  CaseStudy,
+  NewCaseInput,
+  Notification,
+  Report,
+  ReportContent,
+  ReportTemplate,
+  WorklistItem,
+  WorklistQuery,
+  CreatedShareLink,
+  Session,
+  SharedLinkInfo,
+  ShareLink,
+  ShareLinkInput,
+} from "./types";
 
 export class ApiError extends Error {
   /** HTTP status, or 0 when the server could not be reached. */
@@ -15,14 +35,23 @@ export class ApiError extends Error {
   readonly detail: string | null;
   /** Seconds to wait, for 429 responses (body retry_after or Retry-After header). */
   readonly retryAfter: number | null;
+  /** The error body's other fields (e.g. `field`, `missing`, `state`), for a precise message. */
+  readonly extra: Record<string, unknown>;
 
-  constructor(status: number, code: string, detail: string | null, retryAfter: number | null = null) {
+  constructor(
+    status: number,
+    code: string,
+    detail: string | null,
+    retryAfter: number | null = null,
+    extra: Record<string, unknown> = {},
+  ) {
     super(detail ?? code);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
     this.detail = detail;
     this.retryAfter = retryAfter;
+    this.extra = extra;
   }
 }
 
@@ -33,6 +62,11 @@ let onUnauthorized: (() => void) | null = null;
 
 export function setCsrfToken(token: string | null): void {
   csrfToken = token;
+}
+
+/** The CSRF header for unsafe requests made outside `request` (the tus uploader). */
+export function csrfHeaders(): Record<string, string> {
+  return csrfToken ? { "X-CSRF-Token": csrfToken } : {};
 }
 
 /** Called when a request (other than login/me) answers 401: the session has ended. */
@@ -93,7 +127,7 @@ export async function request<T>(method: Method, path: string, options: RequestO
   }
 
   if (!response.ok) {
-    const body = (data ?? {}) as { error?: unknown; detail?: unknown; retry_after?: unknown };
+    const body = (data && typeof data === "object" ? data : {}) as Record<string, unknown>;
     const code = typeof body.error === "string" ? body.error : `http_${response.status}`;
     const detail = typeof body.detail === "string" && body.detail ? body.detail : null;
     let retryAfter: number | null = null;
@@ -104,7 +138,8 @@ export async function request<T>(method: Method, path: string, options: RequestO
           : parseRetryAfter(response.headers.get("Retry-After"));
     }
     if (response.status === 401 && !options.quiet401) onUnauthorized?.();
-    throw new ApiError(response.status, code, detail, retryAfter);
+    const { error: _error, detail: _detail, ...extra } = body;
+    throw new ApiError(response.status, code, detail, retryAfter, extra);
   }
   return data as T;
 }
@@ -184,28 +219,128 @@ export type DicomJson = Record<string, { vr: string; Value?: unknown[]; BulkData
 
 const DICOM_JSON = "application/dicom+json, application/json;q=0.9";
 
-export function dicomwebStudyPath(studyUid: string): string {
-  return `/dicomweb/studies/${encodeURIComponent(studyUid)}`;
+/** The DICOMweb root of a signed-in user. */
+export const DICOMWEB = "/dicomweb";
+
+/** The DICOMweb root an outside expert reaches through a share link: the same endpoints, one study. */
+export function sharedDicomweb(token: string): string {
+  return `/share/${encodeURIComponent(token)}/dicomweb`;
 }
 
-export function dicomwebSeriesPath(studyUid: string, seriesUid: string): string {
-  return `${dicomwebStudyPath(studyUid)}/series/${encodeURIComponent(seriesUid)}`;
+export function dicomwebStudyPath(studyUid: string, root: string = DICOMWEB): string {
+  return `${root}/studies/${encodeURIComponent(studyUid)}`;
 }
 
-export async function findStudy(studyUid: string, signal?: AbortSignal): Promise<DicomJson | null> {
-  const data = await request<DicomJson[] | null>("GET", `/dicomweb/studies?StudyInstanceUID=${encodeURIComponent(studyUid)}`, {
+export function dicomwebSeriesPath(studyUid: string, seriesUid: string, root: string = DICOMWEB): string {
+  return `${dicomwebStudyPath(studyUid, root)}/series/${encodeURIComponent(seriesUid)}`;
+}
+
+export async function findStudy(studyUid: string, signal?: AbortSignal, root: string = DICOMWEB): Promise<DicomJson | null> {
+  const data = await request<DicomJson[] | null>("GET", `${root}/studies?StudyInstanceUID=${encodeURIComponent(studyUid)}`, {
     signal,
     accept: DICOM_JSON,
   });
   return data?.[0] ?? null;
 }
 
-export async function listSeries(studyUid: string, signal?: AbortSignal): Promise<DicomJson[]> {
-  return (await request<DicomJson[] | null>("GET", `${dicomwebStudyPath(studyUid)}/series`, { signal, accept: DICOM_JSON })) ?? [];
+export async function listSeries(studyUid: string, signal?: AbortSignal, root: string = DICOMWEB): Promise<DicomJson[]> {
+  return (await request<DicomJson[] | null>("GET", `${dicomwebStudyPath(studyUid, root)}/series`, { signal, accept: DICOM_JSON })) ?? [];
 }
 
-export async function seriesMetadata(studyUid: string, seriesUid: string, signal?: AbortSignal): Promise<DicomJson[]> {
+export async function seriesMetadata(
+  studyUid: string,
+  seriesUid: string,
+  signal?: AbortSignal,
+  root: string = DICOMWEB,
+): Promise<DicomJson[]> {
   return (
-    (await request<DicomJson[] | null>("GET", `${dicomwebSeriesPath(studyUid, seriesUid)}/metadata`, { signal, accept: DICOM_JSON })) ?? []
+    (await request<DicomJson[] | null>("GET", `${dicomwebSeriesPath(studyUid, seriesUid, root)}/metadata`, { signal, accept: DICOM_JSON })) ??
+    []
   );
+}
+
+// ---- share links for outside experts ----------------------------------------
+
+export async function listShareLinks(caseId: number | string, signal?: AbortSignal): Promise<ShareLink[]> {
+  const data = await request<{ items: ShareLink[] }>("GET", `/api/cases/${encodeURIComponent(String(caseId))}/share-links`, { signal });
+  return data.items ?? [];
+}
+
+export async function createShareLink(caseId: number | string, input: ShareLinkInput): Promise<CreatedShareLink> {
+  return request<CreatedShareLink>("POST", `/api/cases/${encodeURIComponent(String(caseId))}/share-links`, { body: input });
+}
+
+export async function revokeShareLink(linkId: number): Promise<ShareLink> {
+  return request<ShareLink>("POST", `/api/share-links/${linkId}/revoke`);
+}
+
+/** What a share link opens, asked with the link's token (no session needed). */
+export async function sharedLinkInfo(token: string, signal?: AbortSignal): Promise<SharedLinkInfo> {
+  return request<SharedLinkInfo>("GET", `/share/${encodeURIComponent(token)}/link`, { signal });
+}
+
+// ---- the case workflow ------------------------------------------------------
+
+function casePath(caseId: number | string, rest = ""): string {
+  return `/api/cases/${encodeURIComponent(String(caseId))}${rest}`;
+}
+
+export async function getCase(caseId: number | string, signal?: AbortSignal): Promise<CaseDetail> {
+  return request<CaseDetail>("GET", casePath(caseId), { signal });
+}
+
+export async function createCase(input: NewCaseInput): Promise<CaseDetail> {
+  return request<CaseDetail>("POST", "/api/cases", { body: input });
+}
+
+/** One step of the case's lifecycle; the body carries what the action needs (note, expert, assignee, ...). */
+export async function caseAction(
+  caseId: number | string,
+  action: string,
+  body: Record<string, unknown> = {},
+): Promise<{ case: CaseDetail; events: CaseEvent[] }> {
+  return request("POST", casePath(caseId, `/actions/${encodeURIComponent(action)}`), { body });
+}
+
+export async function listCaseEvents(caseId: number | string, signal?: AbortSignal): Promise<CaseEvent[]> {
+  const data = await request<{ items: CaseEvent[] }>("GET", casePath(caseId, "/events"), { signal });
+  return data.items ?? [];
+}
+
+export async function reportTemplate(kind: CaseKind, signal?: AbortSignal): Promise<ReportTemplate> {
+  return request<ReportTemplate>("GET", `/api/report-templates/${encodeURIComponent(kind)}`, { signal });
+}
+
+/** Every version of the case's report, oldest first (drafts included). */
+export async function listReports(caseId: number | string, signal?: AbortSignal): Promise<Report[]> {
+  const data = await request<{ items: Report[] }>("GET", casePath(caseId, "/reports"), { signal });
+  return data.items ?? [];
+}
+
+export async function saveReportDraft(caseId: number | string, content: ReportContent): Promise<Report> {
+  return request<Report>("PUT", casePath(caseId, "/report"), { body: { content } });
+}
+
+export async function fetchWorklist(query: WorklistQuery, signal?: AbortSignal): Promise<WorklistItem[]> {
+  const params = new URLSearchParams({ sort: query.sort });
+  for (const key of ["status", "kind", "urgency", "institution"] as const) {
+    const value = query[key];
+    if (value) params.set(key, value);
+  }
+  if (query.overdue) params.set("overdue", "true");
+  if (query.mine) params.set("mine", "true");
+  const data = await request<{ items: WorklistItem[] }>("GET", `/api/worklist?${params}`, { signal });
+  return data.items ?? [];
+}
+
+/** The live worklist stream (server-sent events, same-origin cookie). */
+export const WORKLIST_STREAM = "/api/worklist/stream";
+
+export async function listNotifications(signal?: AbortSignal): Promise<Notification[]> {
+  const data = await request<{ items: Notification[] }>("GET", "/api/notifications", { signal });
+  return data.items ?? [];
+}
+
+export async function markNotificationRead(notificationId: number): Promise<Notification> {
+  return request<Notification>("POST", `/api/notifications/${notificationId}/read`);
 }

@@ -5,6 +5,9 @@ import type { ComponentType } from "react";
 import type { Role } from "./types";
 import CaseListPage from "./pages/CaseListPage";
 import CaseImagesPage from "./pages/CaseImagesPage";
+import CasePage from "./pages/CasePage";
+import NewRequestPage from "./pages/NewRequestPage";
+import WorklistPage from "./pages/WorklistPage";
 import LazyViewerPage from "./pages/LazyViewerPage";
 import { VIEWER_ROLES } from "./viewer/roles";
 
@@ -23,6 +26,7 @@ export type PageKey =
   | "institutions"
   | "audit"
   // Pages without a nav item: reached from the case list.
+  | "case"
   | "caseImages"
   | "viewer";
 
@@ -46,17 +50,18 @@ function page(key: PageKey, path: string, roles: readonly Role[], component?: Pa
 export const PAGES: Record<PageKey, PageDef> = {
   home: page("home", "/", CASE_LIST_HOME_ROLES, CaseListPage),
   myCases: page("myCases", "/cases", ["requester"], CaseListPage),
-  newRequest: page("newRequest", "/requests/new", ["requester"]),
+  newRequest: page("newRequest", "/requests/new", ["requester"], NewRequestPage),
   referrals: page("referrals", "/referrals", ["requester"]),
   followUp: page("followUp", "/follow-up", ["requester"]),
-  worklist: page("worklist", "/worklist", ["reader", "dispatcher"]),
+  worklist: page("worklist", "/worklist", ["reader", "dispatcher"], WorklistPage),
   reports: page("reports", "/reports", ["reader"]),
   dispatch: page("dispatch", "/dispatch", ["dispatcher"]),
-  consults: page("consults", "/consults", ["expert"]),
+  consults: page("consults", "/consults", ["expert"], WorklistPage),
   teaching: page("teaching", "/teaching", ["trainee"]),
   dashboard: page("dashboard", "/dashboard", ["admin"]),
   institutions: page("institutions", "/admin/institutions", ["admin"]),
   audit: page("audit", "/audit", ["auditor"]),
+  case: page("case", "/cases/:caseId", VIEWER_ROLES, CasePage),
   caseImages: page("caseImages", "/cases/:caseId/images", VIEWER_ROLES, CaseImagesPage),
   viewer: page("viewer", "/viewer/:studyUid", VIEWER_ROLES, LazyViewerPage),
 };

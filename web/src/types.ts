@@ -56,6 +56,21 @@ export type CaseStatus = (typeof CASE_STATUSES)[number];
 export type Urgency = "routine" | "urgent";
 export type Sex = "M" | "F" | "O";
 
+export interface CasePatient {
+  id: number;
+  name: string;
+  sex: Sex | null;
+  birth_date?: string | null;
+  national_id_masked: string;
+}
+
+/** A colleague as cases and reports name them (server `person_json`). */
+export interface Person {
+  id: number;
+  display_name: string;
+  role: Role;
+}
+
 export interface Case {
   id: number;
   kind: CaseKind;
@@ -63,9 +78,16 @@ export interface Case {
   status: string;
   urgency: Urgency;
   clinical_question: string;
-  patient: { id: number; name: string; sex: Sex | null; national_id_masked: string };
+  patient: CasePatient;
   institution: { id: number; name: string };
   created_at: string;
+  centre?: { id: number; name: string } | null;
+  assigned_to?: Person | null;
+  escalated_to?: Person | null;
+  overdue?: boolean;
+  submitted_at?: string | null;
+  target_at?: string | null;
+  reported_at?: string | null;
   /** Imaging studies, if the list carries them: a number or the studies themselves. */
   studies?: unknown[] | number;
   study_count?: number;
@@ -99,6 +121,170 @@ export interface Annotation extends AnnotationInput {
   /** Who drew it: the server may name the user by id, username, display name or an object. */
   author: string | number | { id: number; username?: string; display_name?: string } | null;
   created_at: string;
+}
+
+export const SHARE_SCOPES = ["read", "download"] as const;
+/** read: view the study (metadata, frames, rendered images); download: also the original files. */
+export type ShareScope = (typeof SHARE_SCOPES)[number];
+
+/** A share link of a case, as listed (GET /api/cases/{id}/share-links); the token is never listed. */
+export interface ShareLink {
+  id: number;
+  case_id: number;
+  study_uid: string;
+  study_description: string;
+  scope: ShareScope;
+  recipient: string;
+  /** "active", "expired" or "revoked"; typed as string so a new state still renders. */
+  state: string;
+  created_at: string;
+  created_by: string;
+  expires_at: string;
+  revoked_at: string | null;
+  revoked_by: string | null;
+  last_used_at: string | null;
+  use_count: number;
+}
+
+export interface ShareLinkInput {
+  study_uid: string;
+  scope: ShareScope;
+  /** 1 to 30. */
+  expires_in_days: number;
+  recipient?: string;
+}
+
+/** The answer to creating a link: the only time its token is shown. */
+export interface CreatedShareLink extends ShareLink {
+  token: string;
+  /** "/share/<token>", the public viewer route. */
+  path: string;
+  url: string;
+}
+
+/** What an outside expert's page learns from the token (GET /share/{token}/link). */
+export interface SharedLinkInfo {
+  study_uid: string;
+  scope: ShareScope;
+  recipient: string;
+  expires_at: string;
+  shared_by: string;
+  shared_by_institution: string;
+}
+
+// ---- the case workflow (server/workflow.py, server/api/cases.py, case_actions.py, reports.py) ----
+
+/** Actions a user takes through `POST /api/cases/{id}/actions/{action}` (routing is the platform's). */
+export const CASE_ACTIONS = [
+  "submit",
+  "resubmit",
+  "claim",
+  "assign",
+  "start_review",
+  "return",
+  "escalate",
+  "answer",
+  "sign",
+  "amend",
+  "close",
+  "cancel",
+] as const;
+export type CaseAction = (typeof CASE_ACTIONS)[number];
+
+/** Every step a case's timeline may show: the user's actions, the platform's routing, the overdue flag. */
+export const CASE_EVENT_ACTIONS = [...CASE_ACTIONS, "queue", "address", "write_report", "overdue"] as const;
+
+/** A case with what the current user may do with it now (GET /api/cases/{id}, and every action's answer). */
+export interface CaseDetail extends Case {
+  /** Workflow actions open to this user now, "write_report" included; typed as string for new ones. */
+  actions: string[];
+  updated_at: string;
+  claimed_at: string | null;
+  closed_at: string | null;
+  overdue_at: string | null;
+}
+
+/** A row of GET /api/worklist. */
+export interface WorklistItem extends Case {
+  waiting_seconds: number | null;
+}
+
+export const WORKLIST_SORTS = ["urgency", "waiting", "created"] as const;
+export type WorklistSort = (typeof WORKLIST_SORTS)[number];
+
+export interface WorklistQuery {
+  sort: WorklistSort;
+  status?: string;
+  kind?: string;
+  urgency?: string;
+  institution?: string;
+  overdue?: boolean;
+  mine?: boolean;
+}
+
+/** One step of a case (GET /api/cases/{id}/events). */
+export interface CaseEvent {
+  id: number;
+  case_id: number;
+  action: string;
+  from_status: string;
+  to_status: string;
+  /** Null when the platform took the step (routing, overdue flag). */
+  actor: Person | null;
+  at: string;
+  note: string;
+  detail: Record<string, unknown>;
+}
+
+/** A field of a report template (GET /api/report-templates/{kind}). */
+export interface ReportField {
+  key: string;
+  label_zh: string;
+  label_en: string;
+  type: "text" | "number";
+  required: boolean;
+}
+
+export interface ReportTemplate {
+  kind: CaseKind;
+  fields: ReportField[];
+}
+
+export type ReportContent = Record<string, string | number>;
+
+/** One numbered version of a case's report (GET /api/cases/{id}/reports). */
+export interface Report {
+  id: number;
+  version: number;
+  status: "draft" | "signed";
+  content: ReportContent;
+  author: Person | null;
+  signed_by: Person | null;
+  signed_at: string | null;
+  signed_institution: { id: number; name: string; tier: Tier } | null;
+  amendment_reason: string | null;
+  created_at: string;
+}
+
+export const NOTIFICATION_KINDS = ["result_ready", "report_amended", "returned", "assigned", "escalated", "overdue"] as const;
+
+export interface Notification {
+  id: number;
+  /** One of NOTIFICATION_KINDS; typed as string so a new kind still renders. */
+  kind: string;
+  case: { id: number; kind: CaseKind; status: string };
+  for_centre: boolean;
+  created_at: string;
+  read_at: string | null;
+}
+
+/** A new case (POST /api/cases): an existing patient of the institution, or a new one. */
+export interface NewCaseInput {
+  kind: CaseKind;
+  urgency: Urgency;
+  clinical_question: string;
+  patient_id?: number;
+  patient?: { name: string; sex?: Sex; birth_date?: string; national_id?: string };
 }
 
 export function isKnown<T extends string>(list: readonly T[], value: string): value is T {

@@ -2,7 +2,7 @@ import { Link } from "react-router-dom";
 import { useTranslation } from "react-i18next";
 import { useUser } from "../auth";
 import { VIEWER_ROLES } from "../viewer/roles";
-import { CASE_KINDS, CASE_STATUSES, isKnown, type Case } from "../types";
+import { CASE_KINDS, CASE_STATUSES, NOTIFICATION_KINDS, isKnown, type Case } from "../types";
 
 function useDateFormat() {
   const { i18n } = useTranslation();
@@ -28,7 +28,8 @@ function mayHaveImages(c: Case): boolean {
   return true;
 }
 
-export default function CaseTable({ cases }: { cases: Case[] }) {
+/** `notices`: the kinds of unread notifications per case id, shown as badges beside the status. */
+export default function CaseTable({ cases, notices }: { cases: Case[]; notices?: Map<number, string[]> }) {
   const { t } = useTranslation();
   const formatDate = useDateFormat();
   const user = useUser();
@@ -55,7 +56,9 @@ export default function CaseTable({ cases }: { cases: Case[] }) {
             <tr key={c.id} data-testid="case-row" data-case-id={c.id} className={c.urgency === "urgent" ? "row-urgent" : undefined}>
               <td className="cell-id">{c.id}</td>
               <td className="cell-patient">
-                <span className="patient-name">{c.patient.name}</span>
+                <Link to={`/cases/${c.id}`} className="patient-name" data-testid="case-open">
+                  {c.patient.name}
+                </Link>
                 {c.patient.sex ? <span className="patient-sex">{t(`sex.${c.patient.sex}`)}</span> : null}
               </td>
               <td className="cell-mono">{c.patient.national_id_masked}</td>
@@ -73,6 +76,11 @@ export default function CaseTable({ cases }: { cases: Case[] }) {
                 <span className={`status status-${c.status}`} data-status={c.status}>
                   {isKnown(CASE_STATUSES, c.status) ? t(`status.${c.status}`) : c.status}
                 </span>
+                {(notices?.get(c.id) ?? []).map((kind) => (
+                  <span key={kind} className={`notice notice-${kind}`} data-testid="case-notice" data-kind={kind}>
+                    {isKnown(NOTIFICATION_KINDS, kind) ? t(`notifications.kinds.${kind}`) : kind}
+                  </span>
+                ))}
               </td>
               <td>{c.institution?.name ?? t("common.none")}</td>
               <td className="cell-time">

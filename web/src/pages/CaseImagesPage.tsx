@@ -7,11 +7,12 @@ import type { PageDef } from "../routes";
 import type { CaseStudy } from "../types";
 import PageHeader from "../components/PageHeader";
 import Panel from "../components/Panel";
+import ShareLinksPanel from "../components/ShareLinksPanel";
 import { formatDicomDate } from "../viewer/dicom";
 
 type Load = { status: "loading" } | { status: "error"; error: unknown } | { status: "ok"; studies: CaseStudy[] };
 
-/** The imaging studies of one case (GET /api/cases/{id}/studies), each opening the viewer. */
+/** The imaging studies of one case (GET /api/cases/{id}/studies), each opening the viewer, and their share links. */
 export default function CaseImagesPage(_props: { page: PageDef }) {
   const { t } = useTranslation();
   const { caseId = "" } = useParams();
@@ -91,6 +92,7 @@ export default function CaseImagesPage(_props: { page: PageDef }) {
           </table>
         </div>
       )}
+      {load.status === "ok" && load.studies.length > 0 ? <ShareLinksPanel caseId={caseId} studies={load.studies} /> : null}
     </div>
   );
 }

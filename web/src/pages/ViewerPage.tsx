@@ -2,12 +2,12 @@
 // window/level, presets, zoom/pan, invert, cine and measurements; annotations saved to the case.
 // Loaded lazily (React.lazy in LazyViewerPage) so the shell's bundle stays small.
 
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { useTranslation } from "react-i18next";
 import * as api from "../api";
 import type { DicomJson } from "../api";
-import type { Annotation as SavedAnnotation } from "../types";
+import type { Annotation as SavedAnnotation, User } from "../types";
 import { useUser } from "../auth";
 import { errorMessage } from "../errors";
 import type { PageDef } from "../routes";
@@ -113,12 +113,45 @@ function SeriesThumb({ url, modality }: { url: string; modality: string }) {
   return <img className="series-thumb" src={url} alt="" loading="lazy" onError={() => setFailed(true)} />;
 }
 
+/** The viewer page of a signed-in user: /viewer/:studyUid?case=<id>. */
 export default function ViewerPage({ page }: { page: PageDef }) {
   const { t } = useTranslation();
   const user = useUser();
   const { studyUid = "" } = useParams();
   const [searchParams] = useSearchParams();
   const caseId = searchParams.get("case");
+
+  useEffect(() => {
+    document.title = t("app.pageTitle", { page: t(page.titleKey) });
+  }, [t, page.titleKey]);
+
+  const back = caseId ? (
+    <Link to={`/cases/${encodeURIComponent(caseId)}/images`} className="viewer-back">
+      ← {t("viewer.backToCase")}
+    </Link>
+  ) : (
+    <Link to="/" className="viewer-back">
+      ← {t("common.backHome")}
+    </Link>
+  );
+  return <StudyViewer studyUid={studyUid} dicomweb={api.DICOMWEB} caseId={caseId} user={user} head={back} />;
+}
+
+export interface StudyViewerProps {
+  studyUid: string;
+  /** DICOMweb root: api.DICOMWEB for a signed-in user, api.sharedDicomweb(token) for a share link. */
+  dicomweb: string;
+  /** The case measurements are saved to; null: measure only, nothing is saved. */
+  caseId: string | null;
+  /** Null for an outside expert on a share link: no saved annotations, no save button. */
+  user: User | null;
+  /** Shown above the study title: a back link, or the share link's notice. */
+  head: ReactNode;
+}
+
+/** One study in the viewer, from whichever DICOMweb root the caller may use. */
+export function StudyViewer({ studyUid, dicomweb, caseId, user, head }: StudyViewerProps) {
+  const { t } = useTranslation();
 
   const [study, setStudy] = useState<Load<{ study: DicomJson | null; series: SeriesInfo[] }>>({ status: "loading" });
   const [attempt, setAttempt] = useState(0);
@@ -146,15 +179,11 @@ export default function ViewerPage({ page }: { page: PageDef }) {
   /** What was last loaded or saved, to tell whether the measurements have changed since. */
   const savedSignature = useRef("[]");
 
-  useEffect(() => {
-    document.title = t("app.pageTitle", { page: t(page.titleKey) });
-  }, [t, page.titleKey]);
-
   // Study and its series (QIDO-RS).
   useEffect(() => {
     const controller = new AbortController();
     setStudy({ status: "loading" });
-    Promise.all([api.findStudy(studyUid, controller.signal), api.listSeries(studyUid, controller.signal)])
+    Promise.all([api.findStudy(studyUid, controller.signal, dicomweb), api.listSeries(studyUid, controller.signal, dicomweb)])
       .then(([found, series]) => {
         const list = series.map(seriesInfo).sort((a, b) => (a.number ?? 0) - (b.number ?? 0));
         setStudy({ status: "ok", value: { study: found, series: list } });
@@ -164,7 +193,7 @@ export default function ViewerPage({ page }: { page: PageDef }) {
         if (!controller.signal.aborted) setStudy({ status: "error", error });
       });
     return () => controller.abort();
-  }, [studyUid, attempt]);
+  }, [studyUid, dicomweb, attempt]);
 
   // The Cornerstone viewport lives as long as the page.
   useEffect(() => {
@@ -217,7 +246,7 @@ export default function ViewerPage({ page }: { page: PageDef }) {
     setFrames([]);
     setSlice({ index: 0, count: 0 });
     (async () => {
-      const metadata = await api.seriesMetadata(studyUid, selected, abort.signal);
+      const metadata = await api.seriesMetadata(studyUid, selected, abort.signal, dicomweb);
       if (!current) return;
       const ordered = orderFrames(metadata);
       if (ordered.length === 0) throw new EmptySeriesError();
@@ -225,11 +254,11 @@ export default function ViewerPage({ page }: { page: PageDef }) {
       setSlice({ index: 0, count: ordered.length });
       const first = ordered[0];
       setPreview(
-        `${api.dicomwebSeriesPath(studyUid, selected)}/instances/${encodeURIComponent(first.sopUid)}/rendered`,
+        `${api.dicomwebSeriesPath(studyUid, selected, dicomweb)}/instances/${encodeURIComponent(first.sopUid)}/rendered`,
       );
       const origin = window.location.origin;
       const imageIds = ordered.map((f) =>
-        wadorsImageId(origin, { studyUid, seriesUid: selected, sopUid: f.sopUid, frame: f.frame }),
+        wadorsImageId(origin, { studyUid, seriesUid: selected, sopUid: f.sopUid, frame: f.frame }, dicomweb),
       );
       await mounted.showStack(
         imageIds,
@@ -249,13 +278,13 @@ export default function ViewerPage({ page }: { page: PageDef }) {
       current = false;
       abort.abort();
     };
-  }, [mounted, selected, studyUid]);
+  }, [mounted, selected, studyUid, dicomweb]);
 
   // Saved annotations: asked for at once, added once the first image is on screen.
   const [savedItems, setSavedItems] = useState<SavedAnnotation[] | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
   useEffect(() => {
-    if (!caseId) return;
+    if (!caseId || !user) return;
     const abort = new AbortController();
     api
       .listAnnotations(caseId, studyUid, abort.signal)
@@ -264,7 +293,7 @@ export default function ViewerPage({ page }: { page: PageDef }) {
         if (!abort.signal.aborted) setLoadError(error);
       });
     return () => abort.abort();
-  }, [caseId, studyUid]);
+  }, [caseId, studyUid, user]);
 
   useEffect(() => {
     if (!mounted || viewState !== "ready" || !savedItems || annotationsLoaded.current) return;
@@ -275,8 +304,8 @@ export default function ViewerPage({ page }: { page: PageDef }) {
       .map((item) =>
         fromSaved(
           item,
-          wadorsImageId(origin, { studyUid, seriesUid: item.series_uid, sopUid: item.sop_uid, frame: item.frame || 1 }),
-          !isMine(item, user),
+          wadorsImageId(origin, { studyUid, seriesUid: item.series_uid, sopUid: item.sop_uid, frame: item.frame || 1 }, dicomweb),
+          !user || !isMine(item, user),
         ),
       )
       .filter((a) => a !== null);
@@ -285,7 +314,7 @@ export default function ViewerPage({ page }: { page: PageDef }) {
     // Measurements drawn before the saved ones arrived still count as unsaved.
     if (before === "[]") savedSignature.current = signature(mounted);
     setDirty(signature(mounted) !== savedSignature.current);
-  }, [mounted, viewState, savedItems, studyUid, user]);
+  }, [mounted, viewState, savedItems, studyUid, user, dicomweb]);
 
   // Keyboard: ↑/↓ slices, PageUp/PageDown ±10, Home/End, Delete removes the selected measurement.
   useEffect(() => {
@@ -374,15 +403,7 @@ export default function ViewerPage({ page }: { page: PageDef }) {
     <div className="viewer" data-testid="viewer" data-study-uid={studyUid}>
       <aside className="viewer-side" aria-label={t("viewer.seriesList")}>
         <div className="viewer-side-head">
-          {caseId ? (
-            <Link to={`/cases/${encodeURIComponent(caseId)}/images`} className="viewer-back">
-              ← {t("viewer.backToCase")}
-            </Link>
-          ) : (
-            <Link to="/" className="viewer-back">
-              ← {t("common.backHome")}
-            </Link>
-          )}
+          {head}
           <h1 className="viewer-study-title" data-testid="page-title">
             {studyDescription || t("viewer.title")}
           </h1>
@@ -417,7 +438,7 @@ export default function ViewerPage({ page }: { page: PageDef }) {
                   aria-pressed={s.uid === selected}
                   onClick={() => setSelected(s.uid)}
                 >
-                  <SeriesThumb url={`${api.dicomwebSeriesPath(studyUid, s.uid)}/thumbnail`} modality={s.modality} />
+                  <SeriesThumb url={`${api.dicomwebSeriesPath(studyUid, s.uid, dicomweb)}/thumbnail`} modality={s.modality} />
                   <span className="series-text">
                     <span className="series-desc">{s.description || t("viewer.noDescription")}</span>
                     <span className="series-meta">
@@ -529,17 +550,19 @@ export default function ViewerPage({ page }: { page: PageDef }) {
             >
               {t("viewer.annotations.delete")}
             </button>
-            <button
-              type="button"
-              className="btn btn-primary btn-small"
-              data-testid="save-annotations"
-              onClick={() => void saveAnnotations()}
-              disabled={!interactive || !caseId || save.status === "saving"}
-              title={caseId ? undefined : t("viewer.annotations.noCase")}
-            >
-              {save.status === "saving" ? t("viewer.annotations.saving") : t("viewer.annotations.save")}
-              {dirty && caseId ? <span className="dirty-dot" aria-label={t("viewer.annotations.unsaved")} /> : null}
-            </button>
+            {user ? (
+              <button
+                type="button"
+                className="btn btn-primary btn-small"
+                data-testid="save-annotations"
+                onClick={() => void saveAnnotations()}
+                disabled={!interactive || !caseId || save.status === "saving"}
+                title={caseId ? undefined : t("viewer.annotations.noCase")}
+              >
+                {save.status === "saving" ? t("viewer.annotations.saving") : t("viewer.annotations.save")}
+                {dirty && caseId ? <span className="dirty-dot" aria-label={t("viewer.annotations.unsaved")} /> : null}
+              </button>
+            ) : null}
           </div>
         </div>
 

@@ -23,9 +23,10 @@ export interface ImageRef {
   frame: number;
 }
 
-export function wadorsImageId(origin: string, ref: ImageRef): string {
+/** A frame's image id; `root` is the DICOMweb root path ("/dicomweb", or a share link's). */
+export function wadorsImageId(origin: string, ref: ImageRef, root = "/dicomweb"): string {
   const e = encodeURIComponent;
-  return `wadors:${origin}/dicomweb/studies/${e(ref.studyUid)}/series/${e(ref.seriesUid)}/instances/${e(ref.sopUid)}/frames/${ref.frame}`;
+  return `wadors:${origin}${root}/studies/${e(ref.studyUid)}/series/${e(ref.seriesUid)}/instances/${e(ref.sopUid)}/frames/${ref.frame}`;
 }
 
 export function parseImageId(imageId: string | undefined): ImageRef | null {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
@@ -53,8 +54,36 @@ def verify_stored_file(self: RecordedTask, file_id: int) -> dict[str, object]:
         return {"file_id": file_id, "status": status}
 
 
-def _instance_dataset(instance: DicomInstance) -> Dataset:
-    return parse_instance(resources.store().read_bytes(instance.stored_file.object_key)).dataset
+@dataclass(frozen=True)
+class InstanceSource:
+    """What rendering an instance needs, read in a short transaction so none is held while pixels are
+    computed (on SQLite a held transaction would block every API write for the whole render)."""
+
+    instance_id: int
+    study_uid: str
+    series_uid: str
+    sop_uid: str
+    object_key: str
+
+    def dataset(self) -> Dataset:
+        return parse_instance(resources.store().read_bytes(self.object_key)).dataset
+
+
+def _source(instance: DicomInstance) -> InstanceSource:
+    series = instance.series
+    return InstanceSource(
+        instance.id,
+        series.study.study_uid,
+        series.series_uid,
+        instance.sop_uid,
+        instance.stored_file.object_key,
+    )
+
+
+def _load_instance(instance_id: int) -> InstanceSource | None:
+    with resources.session_factory()() as db:
+        instance = db.get(DicomInstance, instance_id)
+        return _source(instance) if instance is not None else None
 
 
 def _put_jpeg(key: str, image: Image.Image) -> None:
@@ -62,77 +91,85 @@ def _put_jpeg(key: str, image: Image.Image) -> None:
     resources.store().put(key, io.BytesIO(data), length=len(data), content_type=PREVIEW_MEDIA_TYPE)
 
 
-@celery_app.task(base=RecordedTask, bind=True, name="imaging.render_instance_previews")
-def render_instance_previews(self: RecordedTask, instance_id: int) -> dict[str, object]:
-    """Previews of every frame at each preview size. Keys derive from UIDs: a rerun overwrites the same objects."""
+def _record_previews(instance_id: int, error: str | None) -> None:
     with resources.session_factory()() as db, db.begin():
         instance = db.get(DicomInstance, instance_id)
         if instance is None:
-            return {"instance_id": instance_id, "status": "unknown_instance"}
-        series = instance.series
-        try:
-            ds = _instance_dataset(instance)
-            for frame in range(frame_count(ds)):
-                full = render_frame(ds, frame)
-                for size in PREVIEW_SIZES:
-                    image = full.copy()
-                    image.thumbnail((size, size), Image.Resampling.LANCZOS)
-                    key = preview_key(
-                        series.study.study_uid, series.series_uid, instance.sop_uid, frame, size
-                    )
-                    _put_jpeg(key, image)
-        except (InvalidDicom, RenderError) as exc:
-            instance.preview_error = str(exc)[:1000]
-            return {"instance_id": instance_id, "status": "not_renderable"}
-        instance.previews_at = utcnow()
-        instance.preview_error = None
-        if frame_count(ds) > 1:
-            render_instance_cine.delay(instance_id)
-        return {"instance_id": instance_id, "status": "ok", "frames": frame_count(ds)}
+            return
+        if error is None:
+            instance.previews_at = utcnow()
+        instance.preview_error = error
+
+
+@celery_app.task(base=RecordedTask, bind=True, name="imaging.render_instance_previews")
+def render_instance_previews(self: RecordedTask, instance_id: int) -> dict[str, object]:
+    """Previews of every frame at each preview size. Keys derive from UIDs: a rerun overwrites the same objects."""
+    source = _load_instance(instance_id)
+    if source is None:
+        return {"instance_id": instance_id, "status": "unknown_instance"}
+    try:
+        ds = source.dataset()
+        frames = frame_count(ds)
+        for frame in range(frames):
+            full = render_frame(ds, frame)
+            for size in PREVIEW_SIZES:
+                image = full.copy()
+                image.thumbnail((size, size), Image.Resampling.LANCZOS)
+                _put_jpeg(
+                    preview_key(source.study_uid, source.series_uid, source.sop_uid, frame, size), image
+                )
+    except (InvalidDicom, RenderError) as exc:
+        _record_previews(instance_id, str(exc)[:1000])
+        return {"instance_id": instance_id, "status": "not_renderable"}
+    _record_previews(instance_id, None)
+    if frames > 1:
+        render_instance_cine.delay(instance_id)
+    return {"instance_id": instance_id, "status": "ok", "frames": frames}
 
 
 @celery_app.task(base=RecordedTask, bind=True, name="imaging.render_instance_cine")
 def render_instance_cine(self: RecordedTask, instance_id: int) -> dict[str, object]:
     """A multi-frame instance as MP4. Encoded to a local file first and stored under its final key only
     when complete, so a worker dying midway leaves no half video; a finished one is not made again."""
-    with resources.session_factory()() as db, db.begin():
-        instance = db.get(DicomInstance, instance_id)
-        if instance is None:
-            return {"instance_id": instance_id, "status": "unknown_instance"}
-        series = instance.series
-        key = cine_key(series.study.study_uid, series.series_uid, instance.sop_uid)
-        if resources.store().exists(key):
-            return {"instance_id": instance_id, "status": "exists"}
-        with tempfile.TemporaryDirectory(prefix="telemed-cine-") as folder:
-            path = Path(folder) / "cine.mp4"
-            try:
-                ds = _instance_dataset(instance)
-                if frame_count(ds) < 2:
-                    return {"instance_id": instance_id, "status": "single_frame"}
-                frames = write_cine(ds, path)
-            except (InvalidDicom, RenderError) as exc:
-                return {"instance_id": instance_id, "status": "not_renderable", "error": str(exc)[:200]}
-            with path.open("rb") as video:
-                resources.store().put(key, video, length=path.stat().st_size, content_type=CINE_MEDIA_TYPE)
-        return {"instance_id": instance_id, "status": "ok", "frames": frames}
+    source = _load_instance(instance_id)
+    if source is None:
+        return {"instance_id": instance_id, "status": "unknown_instance"}
+    key = cine_key(source.study_uid, source.series_uid, source.sop_uid)
+    if resources.store().exists(key):
+        return {"instance_id": instance_id, "status": "exists"}
+    with tempfile.TemporaryDirectory(prefix="telemed-cine-") as folder:
+        path = Path(folder) / "cine.mp4"
+        try:
+            ds = source.dataset()
+            if frame_count(ds) < 2:
+                return {"instance_id": instance_id, "status": "single_frame"}
+            frames = write_cine(ds, path)
+        except (InvalidDicom, RenderError) as exc:
+            return {"instance_id": instance_id, "status": "not_renderable", "error": str(exc)[:200]}
+        with path.open("rb") as video:
+            resources.store().put(key, video, length=path.stat().st_size, content_type=CINE_MEDIA_TYPE)
+    return {"instance_id": instance_id, "status": "ok", "frames": frames}
 
 
 @celery_app.task(base=RecordedTask, bind=True, name="imaging.render_series_thumbnail")
 def render_series_thumbnail(self: RecordedTask, series_id: int) -> dict[str, object]:
     """The series' thumbnail, from its middle instance (stable for a complete series, so reruns agree)."""
-    with resources.session_factory()() as db, db.begin():
+    with resources.session_factory()() as db:
         series = db.get(DicomSeries, series_id)
         if series is None or not series.instances:
             return {"series_id": series_id, "status": "unknown_series"}
-        middle = series.instances[len(series.instances) // 2]
-        try:
-            ds = _instance_dataset(middle)
-            image = render_frame(ds, frame_count(ds) // 2, size=THUMBNAIL_SIZE)
-        except (InvalidDicom, RenderError) as exc:
-            return {"series_id": series_id, "status": "not_renderable", "error": str(exc)[:200]}
-        _put_jpeg(thumbnail_key(series.study.study_uid, series.series_uid), image)
-        series.thumbnail_at = utcnow()
-        return {"series_id": series_id, "status": "ok", "from": middle.sop_uid}
+        middle = _source(series.instances[len(series.instances) // 2])
+    try:
+        ds = middle.dataset()
+        image = render_frame(ds, frame_count(ds) // 2, size=THUMBNAIL_SIZE)
+    except (InvalidDicom, RenderError) as exc:
+        return {"series_id": series_id, "status": "not_renderable", "error": str(exc)[:200]}
+    _put_jpeg(thumbnail_key(middle.study_uid, middle.series_uid), image)
+    with resources.session_factory()() as db, db.begin():
+        series = db.get(DicomSeries, series_id)
+        if series is not None:
+            series.thumbnail_at = utcnow()
+    return {"series_id": series_id, "status": "ok", "from": middle.sop_uid}
 
 
 @celery_app.task(base=RecordedTask, bind=True, name="uploads.expire_stale")

@@ -435,3 +435,22 @@ def test_notifications_are_marked_read_by_their_recipient_only(person) -> None: 
     assert village.post(f"/api/notifications/{notification['id']}/read").status_code == 409
     unread = ok(village.get("/api/notifications", unread="true"))["items"]
     assert notification["id"] not in [n["id"] for n in unread]
+
+
+def test_a_draft_is_seen_by_its_readers_only(person) -> None:  # type: ignore[no-untyped-def]
+    village, radiologist, admin = person("village"), person("radiologist"), person("admin")
+    case_id = village.new_case()
+    ok(village.act(case_id, "submit"))
+    ok(radiologist.act(case_id, "claim"))
+    ok(radiologist.act(case_id, "start_review"))
+    draft = {"findings": "初步所见：待定。", "impression": ""}
+    assert radiologist.put(f"/api/cases/{case_id}/report", {"content": draft}).status_code == 200
+
+    assert [r["status"] for r in ok(radiologist.get(f"/api/cases/{case_id}/reports"))["items"]] == ["draft"]
+    for outsider in (village, admin):  # the requester and the administrator see no half-written opinion
+        assert ok(outsider.get(f"/api/cases/{case_id}/reports"))["items"] == []
+    draft["impression"] = "未见明显异常。"
+    assert radiologist.put(f"/api/cases/{case_id}/report", {"content": draft}).status_code == 200
+    ok(radiologist.act(case_id, "sign"))
+    signed = ok(village.get(f"/api/cases/{case_id}/reports"))["items"]
+    assert [r["status"] for r in signed] == ["signed"] and signed[0]["content"] == draft

@@ -16,15 +16,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from starlette.responses import JSONResponse, Response
 
-from server.access import CLINICAL_ROLES
+from server.access import CLINICAL_ROLES, case_relations
 from server.api.cases import now, permitted, visible_case
 from server.api.routing import Access, ApiError, Context, api_route, body_field, not_found
 from server.api.serializers import report_json
 from server.billing import record_completed_service
 from server.models import Case, CaseKind, Report, ReportStatus, User
-from server.workflow import Action
+from server.workflow import Action, Relation
 
 MAX_TEXT = 20_000
+# Who works on the report and so may see its draft.
+READING_RELATIONS = frozenset({Relation.CENTRE_READER, Relation.ASSIGNEE, Relation.ESCALATION_EXPERT})
 
 
 @dataclass(frozen=True)
@@ -193,12 +195,14 @@ def amend_report(ctx: Context, case: Case, content: Any, reason: str) -> Report:
 
 
 def report_history(ctx: Context) -> Response:
+    """Every signed version; the unsigned draft too, but only for those reading the case (a requester
+    or an administrator never sees a half-written opinion)."""
     case = visible_case(ctx)
+    query = select(Report).where(Report.case_id == case.id)
+    if not case_relations(ctx.db, ctx.current_user, case) & READING_RELATIONS:
+        query = query.where(Report.status == ReportStatus.SIGNED)
     reports = ctx.db.scalars(
-        select(Report)
-        .where(Report.case_id == case.id)
-        .options(selectinload(Report.author), selectinload(Report.signed_by))
-        .order_by(Report.version)
+        query.options(selectinload(Report.author), selectinload(Report.signed_by)).order_by(Report.version)
     ).all()
     ctx.audit("report_read", resource_type="case", resource_id=case.id, patient_id=case.patient_id)
     return JSONResponse({"items": [report_json(r) for r in reports]})

@@ -28,6 +28,7 @@ from server.storage.base import NewObject
 
 DICOM_MEDIA_TYPE = "application/dicom"
 INDEX_ATTEMPTS = 3
+PREVIEW_BATCH = 5
 
 # Attributes answered by QIDO-RS at study and series level (PS3.18 table 10.6.3-3 / -4 subsets).
 STUDY_TAGS = (
@@ -352,9 +353,13 @@ def _repeat(
 
 
 def queue_previews(send_task: Callable[..., None], outcomes: list[IngestOutcome]) -> None:
-    """Ask the workers for previews of newly indexed instances and a thumbnail per series touched."""
-    for outcome in outcomes:
-        if outcome.instance_id is not None:
-            send_task("imaging.render_instance_previews", outcome.instance_id)
+    """Ask the workers for previews of newly indexed instances and a thumbnail per series touched.
+
+    Instances go in batches of `PREVIEW_BATCH`: one message per few instances keeps the broker's share
+    of an ingest small, while a large upload still spreads over every worker.
+    """
+    new = [o.instance_id for o in outcomes if o.instance_id is not None]
+    for start in range(0, len(new), PREVIEW_BATCH):
+        send_task("imaging.render_previews", new[start : start + PREVIEW_BATCH])
     for series_id in sorted({o.series_id for o in outcomes if o.series_id is not None}):
         send_task("imaging.render_series_thumbnail", series_id)

@@ -104,6 +104,16 @@ def _record_previews(instance_id: int, error: str | None) -> None:
 @celery_app.task(base=RecordedTask, bind=True, name="imaging.render_instance_previews")
 def render_instance_previews(self: RecordedTask, instance_id: int) -> dict[str, object]:
     """Previews of every frame at each preview size. Keys derive from UIDs: a rerun overwrites the same objects."""
+    return _render_previews(instance_id)
+
+
+@celery_app.task(base=RecordedTask, bind=True, name="imaging.render_previews")
+def render_previews(self: RecordedTask, instance_ids: list[int]) -> dict[str, object]:
+    """The previews of a few instances ingested together (one message instead of one each)."""
+    return {"instances": [_render_previews(instance_id) for instance_id in instance_ids]}
+
+
+def _render_previews(instance_id: int) -> dict[str, object]:
     source = _load_instance(instance_id)
     if source is None:
         return {"instance_id": instance_id, "status": "unknown_instance"}

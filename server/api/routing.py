@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.background import BackgroundTask, BackgroundTasks
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -200,6 +201,15 @@ def _authenticate(
             raise ApiError(403, "csrf_failed", "missing or wrong X-CSRF-Token header")
 
 
+def _after_commit(callbacks: list[Callable[[], None]], method: str, path: str) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # the data is committed; a lost notification must not turn into an error
+            # (the preview sweep re-queues work whose task never reached the broker)
+            log.exception("could not queue background work after %s %s", method, path)
+
+
 def _run(
     factory: sessionmaker[Session],
     ctx_args: dict[str, Any],
@@ -214,15 +224,14 @@ def _run(
             _authenticate(ctx, access, endpoint_name or handler.__name__, from_cookie, token)
             response = handler(ctx)
             db.commit()
-            for callback in ctx.after_commit:
-                try:
-                    callback()
-                except Exception:  # the data is committed; a lost notification must not turn into an error
-                    log.exception(
-                        "could not queue background work after %s %s",
-                        ctx.request.method,
-                        ctx.request.url.path,
-                    )
+            if ctx.after_commit:
+                # Sent once the answer is on its way: the client need not wait for the broker.
+                queued = BackgroundTask(
+                    _after_commit, ctx.after_commit, ctx.request.method, ctx.request.url.path
+                )
+                response.background = (
+                    BackgroundTasks([response.background, queued]) if response.background else queued
+                )
             return response
         except AccessDenied as denied:
             db.rollback()
@@ -317,6 +326,8 @@ class StreamContext:
         response = await run_in_threadpool(_run, factory, ctx_args, step, self.access, self.endpoint_name)
         if not done:
             raise _Refused(response)
+        if response.background is not None:  # this step's response is never sent: send its tasks now
+            await response.background()
         return done[0]
 
 

@@ -60,6 +60,8 @@ class Settings:
     cookie_secure: bool = False
     login_max_failures: int = 5
     login_window_seconds: int = 900
+    urgent_target_minutes: int = 120  # an urgent (急) case's answer is due this long after submission
+    routine_target_hours: int = 48
     worker_concurrency: int = 2
     task_queue: str = "telemed"
     dimse_port: int = 11112
@@ -228,6 +230,8 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         cookie_secure=_flag(env, "TELEMED_COOKIE_SECURE", production),
         login_max_failures=_int(env, "TELEMED_LOGIN_MAX_FAILURES", 5),
         login_window_seconds=_int(env, "TELEMED_LOGIN_WINDOW_SECONDS", 900),
+        urgent_target_minutes=_int(env, "TELEMED_URGENT_TARGET_MINUTES", 120),
+        routine_target_hours=_int(env, "TELEMED_ROUTINE_TARGET_HOURS", 48),
         worker_concurrency=_int(env, "TELEMED_WORKER_CONCURRENCY", 2),
         task_queue=env.get("TELEMED_TASK_QUEUE", "").strip() or "telemed",
         dimse_port=_int(env, "TELEMED_DIMSE_PORT", 11112),

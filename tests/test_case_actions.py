@@ -454,3 +454,17 @@ def test_a_draft_is_seen_by_its_readers_only(person) -> None:  # type: ignore[no
     ok(radiologist.act(case_id, "sign"))
     signed = ok(village.get(f"/api/cases/{case_id}/reports"))["items"]
     assert [r["status"] for r in signed] == ["signed"] and signed[0]["content"] == draft
+
+
+def test_an_urgent_case_is_due_after_the_configured_target(settings, demo) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+    from datetime import datetime, timedelta
+
+    from server.app import create_app
+
+    app = create_app(replace(settings, urgent_target_minutes=45))
+    village = next(people(app))("village")
+    case_id = village.new_case(urgency="urgent")
+    case = ok(village.act(case_id, "submit"))["case"]
+    due = datetime.fromisoformat(case["target_at"]) - datetime.fromisoformat(case["submitted_at"])
+    assert due == timedelta(minutes=45)

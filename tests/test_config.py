@@ -64,3 +64,13 @@ def test_production_names_the_missing_variable(variable: str) -> None:
 def test_invalid_values_are_refused_by_name(variable: str, value: str) -> None:
     with pytest.raises(ConfigError, match=variable):
         load_settings(environ={**PRODUCTION, variable: value})
+
+
+def test_target_times_are_configurable(tmp_path: Path) -> None:
+    env = {"TELEMED_DATA_DIR": str(tmp_path)}
+    settings = load_settings(
+        environ={**env, "TELEMED_URGENT_TARGET_MINUTES": "45", "TELEMED_ROUTINE_TARGET_HOURS": "24"}
+    )
+    assert (settings.urgent_target_minutes, settings.routine_target_hours) == (45, 24)
+    with pytest.raises(ConfigError, match="TELEMED_URGENT_TARGET_MINUTES"):
+        load_settings(environ={**env, "TELEMED_URGENT_TARGET_MINUTES": "soon"})

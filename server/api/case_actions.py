@@ -10,6 +10,7 @@ to, note) in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
@@ -39,8 +40,11 @@ MAX_NOTE = 4000
 
 
 def target_times(ctx: Context) -> TargetTimes:
-    """How long cases may wait (the app may carry other targets than the defaults)."""
-    return getattr(ctx.request.app.state, "workflow_targets", TargetTimes())
+    """How long cases may wait before they are overdue, as the installation configures it."""
+    return TargetTimes(
+        urgent=timedelta(minutes=ctx.settings.urgent_target_minutes),
+        routine=timedelta(hours=ctx.settings.routine_target_hours),
+    )
 
 
 def move(

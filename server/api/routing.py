@@ -18,9 +18,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.background import BackgroundTask, BackgroundTasks
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -35,6 +37,16 @@ log = logging.getLogger(__name__)
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_JSON_BYTES = 1 << 20
+MAX_INT = 2**31 - 1  # the database's INTEGER: ids and counts above it name nothing that exists
+
+
+class BoundedIntConvertor(IntegerConvertor):
+    """Path `{name:int}` with at most 9 digits, so an id too large for the database is a 404, not a 500."""
+
+    regex = "[0-9]{1,9}"
+
+
+register_url_convertor("int", BoundedIntConvertor())
 
 
 class ApiError(Exception):
@@ -253,6 +265,11 @@ def _run(
             else:
                 db.rollback()
             return error_response(error.status, error.code, error.detail, **error.extra)
+        except DataError:
+            # The database refused a value the client sent (a number out of its column's range, say):
+            # bad input, never a server error. Checks nearer the input give clearer messages first.
+            db.rollback()
+            return error_response(400, "invalid_value", "a value in the request is out of range or malformed")
 
 
 def api_route(
@@ -376,4 +393,6 @@ def body_field(ctx: Context, name: str, kind: type | tuple[type, ...], *, requir
         return None
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
         raise ApiError(400, "invalid_field", f"field '{name}' has the wrong type", field=name)
+    if isinstance(value, int) and not isinstance(value, bool) and not -MAX_INT <= value <= MAX_INT:
+        raise ApiError(400, "invalid_field", f"field '{name}' is out of range", field=name)
     return value

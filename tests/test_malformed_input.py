@@ -1,0 +1,99 @@
+"""Malformed input never gets a 5xx: every endpoint, called by a role it admits, with hostile values.
+
+Generated from the route table like the access matrix: ids too large for the database, integer body
+fields (every name the API reads) beyond 32 bits, non-JSON bodies and absurd query values.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from server.app import api_routes
+from server.auth.sessions import create_session
+from server.db import transaction
+from server.models import User
+from tests.test_access_matrix import USER_OF_ROLE
+
+HUGE = 2**40
+INT_FIELDS = sorted(
+    set(
+        re.findall(
+            r'body_field\(\s*ctx,\s*"(\w+)",\s*int\b',
+            "".join(p.read_text() for p in Path("server/api").glob("*.py")),
+        )
+    )
+)
+QUERY = {
+    "month": "2026-99",
+    "centre_id": str(HUGE),
+    "institution": str(HUGE),
+    "case": str(HUGE),
+    "limit": str(HUGE),
+    "offset": "-1",
+    "before_id": str(HUGE),
+    "q": "%' OR 1=1 --",
+    "role": "reader",
+}
+
+
+def admitted_endpoints() -> list[tuple[str, str, str]]:
+    """(path, method, a username the rule admits) for every endpoint that is not an event stream."""
+    found = []
+    for route in api_routes():
+        assert isinstance(route, Route)
+        if route.path.endswith("/stream") or route.access.is_public:  # type: ignore[attr-defined]
+            continue
+        role = next(r for r in USER_OF_ROLE if route.access.allows(r))  # type: ignore[attr-defined]
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            found.append((route.path, method, USER_OF_ROLE[role]))
+    return found
+
+
+def filled(path: str, number: int, text: str) -> str:
+    return re.sub(r"{(\w+)(?::(\w+))?}", lambda m: str(number) if m.group(2) == "int" else text, path)
+
+
+@pytest.fixture
+def token(session_factory, demo):  # type: ignore[no-untyped-def]
+    def make(username: str) -> str:
+        with transaction(session_factory) as db:
+            user = db.scalar(select(User).where(User.username == username))
+            made, _ = create_session(db, user, lifetime=timedelta(hours=1), ip=None, user_agent="fuzz")
+            return made
+
+    return make
+
+
+def test_integer_fields_are_known() -> None:
+    assert {"patient_id", "price_fen", "rate_bp"} <= set(INT_FIELDS)
+
+
+@pytest.mark.parametrize(("path", "method", "username"), admitted_endpoints(), ids=lambda v: str(v))
+def test_hostile_values_get_a_4xx(client: TestClient, token, path: str, method: str, username: str) -> None:  # type: ignore[no-untyped-def]
+    headers = {"Authorization": f"Bearer {token(username)}"}
+    url = filled(path, 987654321, "2.25.1%00x")  # in range for the route, naming nothing; a NUL in text
+    attempts = [
+        client.request(method, filled(path, HUGE, "..%2F..%2Fetc"), headers=headers),  # too large an id
+        client.request(method, url, params=QUERY, headers=headers),
+    ]
+    if method in {"POST", "PUT", "PATCH", "DELETE"}:
+        fields = dict.fromkeys(INT_FIELDS, HUGE)
+        attempts.append(client.request(method, url, json=fields, headers=headers))
+        attempts.append(client.request(method, url, json=[1, 2], headers=headers))
+        attempts.append(
+            client.request(
+                method,
+                url,
+                content=b"\xff\xfe{not json",
+                headers={**headers, "Content-Type": "application/json"},
+            )
+        )
+    for response in attempts:
+        assert response.status_code < 500, f"{method} {path}: {response.status_code} {response.text[:300]}"

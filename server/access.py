@@ -17,7 +17,23 @@ from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from server.auth.sessions import token_hash
-from server.models import Case, DicomStudy, Institution, Role, ShareLink, ShareScope, User, utcnow
+from server.models import (
+    Case,
+    DicomStudy,
+    FollowUpEntry,
+    IdentityCheck,
+    IdentityResult,
+    Institution,
+    Referral,
+    ReferralDirection,
+    ReferralOfficeMember,
+    Role,
+    ShareLink,
+    ShareScope,
+    User,
+    utcnow,
+)
+from server.referrals import Side
 from server.workflow import Relation
 
 # Roles that work with identified patient data (trainees and auditors never do).
@@ -103,9 +119,15 @@ def require_case(db: Session, user: User, case: Case) -> None:
 
 
 def study_scope(user: User) -> ColumnElement[bool]:
-    """SQL predicate on `DicomStudy`: studies of cases the user may see, and a requester's own uploads."""
+    """SQL predicate on `DicomStudy`: studies of cases the user may see, and a requester's own uploads.
+
+    A referral's material is seen upstairs too, by whoever has confirmed the patient's identity for it
+    within the last `server.identity.CHECK_VALIDITY` (the referring side sees its own cases anyway).
+    """
     visible_cases = select(Case.id).where(case_scope(user))
-    by_case = DicomStudy.case_id.in_(visible_cases)
+    by_case = or_(
+        DicomStudy.case_id.in_(visible_cases), DicomStudy.case_id.in_(_checked_referral_cases(user))
+    )
     if user.role == Role.REQUESTER:
         return or_(by_case, DicomStudy.institution_id == user.institution_id)
     if user.role == Role.ADMIN:
@@ -171,4 +193,87 @@ def billing_institutions(user: User) -> ColumnElement[bool]:
         return _equals(Institution.community_id, user.community_id)
     if user.role == Role.REQUESTER:
         return _equals(Institution.id, user.institution_id)
+    return false()
+
+
+def _checked_referral_cases(user: User):  # type: ignore[no-untyped-def]
+    """Source cases of the referrals this user may see and has a valid identity check for, now."""
+    return (
+        select(Referral.case_id)
+        .join(IdentityCheck, IdentityCheck.referral_id == Referral.id)
+        .where(
+            IdentityCheck.user_id == user.id,
+            IdentityCheck.result == IdentityResult.MATCHED,
+            IdentityCheck.valid_until > utcnow(),
+            referral_scope(user),
+        )
+    )
+
+
+# Roles that treat patients, and so may send, receive and write for a referral of their institution.
+DOCTOR_ROLES = frozenset({Role.REQUESTER, Role.READER, Role.EXPERT})
+
+
+def referral_scope(user: User) -> ColumnElement[bool]:
+    """SQL predicate on `Referral`: those sent from or to the user's institution, or in the admin's community."""
+    if user.role not in CLINICAL_ROLES:
+        return false()
+    own = or_(
+        _equals(Referral.from_institution_id, user.institution_id),
+        _equals(Referral.to_institution_id, user.institution_id),
+    )
+    if user.role == Role.ADMIN:
+        return or_(own, Referral.from_institution_id.in_(_community_institutions(user)))
+    return own
+
+
+def referral_sides(db: Session, user: User, referral: Referral) -> frozenset[Side]:
+    """The sides `user` stands on for `referral`: sending or receiving doctor, referral office, admin."""
+    sides = set()
+    if user.role in DOCTOR_ROLES and user.institution_id is not None:
+        if user.institution_id == referral.from_institution_id:
+            sides.add(Side.SENDER)
+        if user.institution_id == referral.to_institution_id:
+            sides.add(Side.RECEIVER)
+    if user.role in CLINICAL_ROLES and is_office_member(db, user, referral.to_institution_id):
+        sides.add(Side.OFFICE)
+    if user.role == Role.ADMIN and referral.from_institution.community_id == user.community_id:
+        sides.add(Side.ADMIN)
+    return frozenset(sides)
+
+
+def is_office_member(db: Session, user: User, institution_id: int) -> bool:
+    """Whether the user staffs this institution's referral office (分级诊疗办公室)."""
+    return (
+        db.scalar(
+            select(ReferralOfficeMember.id).where(
+                ReferralOfficeMember.institution_id == institution_id, ReferralOfficeMember.user_id == user.id
+            )
+        )
+        is not None
+    )
+
+
+def require_referral(db: Session, user: User, referral: Referral) -> None:
+    if db.scalar(select(Referral.id).where(Referral.id == referral.id, referral_scope(user))) is None:
+        raise AccessDenied("referral", referral.id, referral.patient_id)
+
+
+def needs_identity_check(direction: ReferralDirection, sides: frozenset[Side]) -> bool:
+    """Whether the user must confirm the patient's identity before opening the referral's record.
+
+    The referring doctors know their patient, and so does the grassroots doctor a patient is referred
+    back down to; everyone else (the upper hospital's doctors and office, administrators) must check.
+    """
+    if Side.SENDER in sides:
+        return False
+    return not (direction == ReferralDirection.DOWN and Side.RECEIVER in sides)
+
+
+def follow_up_scope(user: User) -> ColumnElement[bool]:
+    """SQL predicate on `FollowUpEntry`: the grassroots doctor's own unit's list; the admin's community."""
+    if user.role == Role.REQUESTER:
+        return _equals(FollowUpEntry.institution_id, user.institution_id)
+    if user.role == Role.ADMIN:
+        return FollowUpEntry.institution_id.in_(_community_institutions(user))
     return false()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from server.auth.passwords import hash_password
 from server.billing import seed_catalogue
+from server.demo_referrals import load_referrals
 from server.models import (
     Case,
     CaseEvent,
@@ -51,6 +52,8 @@ DEMO_USERS: list[tuple[str, str, Role, str, CentreKind | None]] = [
     ("trainee", "刘学员", Role.TRAINEE, "chengguan_township", None),
     ("admin", "医共体管理员", Role.ADMIN, "county", None),
     ("auditor", "审计员", Role.AUDITOR, "county", None),
+    ("referral", "钱转诊", Role.DISPATCHER, "county", None),  # 分级诊疗办公室: receives and books referrals
+    ("internist", "郑主任", Role.EXPERT, "county", None),  # county physician treating referred patients
 ]
 
 # key, name, tier, parent key
@@ -84,7 +87,7 @@ DEMO_CASES = [
     ),
     (
         "qingshan_village",
-        ("李国强", "M", date(1966, 11, 2), "110101196611020415"),
+        ("李国强", "M", date(1966, 11, 2), "11010119661102041X"),
         CaseKind.ECG,
         Urgency.URGENT,
         "胸闷一小时，心电图请上级判读",
@@ -92,7 +95,7 @@ DEMO_CASES = [
     ),
     (
         "shiqiao_village",
-        ("赵桂兰", "F", date(1949, 7, 30), "110101194907301026"),
+        ("赵桂兰", "F", date(1949, 7, 30), "110101194907301027"),
         CaseKind.IMAGING,
         Urgency.ROUTINE,
         "腰痛，腰椎正侧位片",
@@ -142,6 +145,7 @@ def load_demo(db: Session, password: str) -> list[DemoLogin]:
     db.flush()
 
     now = utcnow()
+    cases: dict[str, Case] = {}
     for institution_key, (name, sex, born, national_id), kind, urgency, question, waited in DEMO_CASES:
         institution = institutions[institution_key]
         patient = Patient(
@@ -165,6 +169,8 @@ def load_demo(db: Session, password: str) -> list[DemoLogin]:
         db.add(case)
         db.flush()
         db.add_all(_queued_history(case, requester, submitted))
+        cases[name] = case
+    load_referrals(db, institutions, users, cases["李国强"])
     db.flush()
     return logins
 

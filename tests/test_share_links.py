@@ -46,7 +46,7 @@ def shared(app, session_factory) -> Shared:  # type: ignore[no-untyped-def]
     studies = []
     with TestClient(app, client=("10.78.0.1", 40000)) as client:
         village = bearer(client, "village")
-        for seed in (811, 812):
+        for seed in (8611, 8612):  # seeds no other test uses: the session database is shared
             series = ct_series(n_slices=3, rows=32, cols=32, seed=seed, patient_name="张^秀英")
             assert stow(client, village, series, case.id).status_code == 200
             studies.append([(pydicom.dcmread(io.BytesIO(data)), data) for data in series])

@@ -14,10 +14,12 @@ Decisions the protocol leaves to the server (https://tus.io/protocols/resumable-
   signed-in `requester`, by cookie (+ CSRF) or Bearer token.
 - Another user's upload answers 404 exactly like an unknown one (the refusal is audited).
 - `Upload-Metadata` must carry `sha256` (hex); `filename`, `filetype` and `case_id` are optional.
-  Only DICOM is taken: a `filetype` other than application/dicom or application/octet-stream is
-  refused at creation, before any byte is sent, and so is an empty file or a deferred length. Every
-  finished file goes through `ingest_instance`, whose parser accepts the DICM preamble or a bare
-  Implicit VR dataset, as STOW-RS does. The limit (`Tus-Max-Size`) is STOW-RS's 1 GiB: ingest parses
+  DICOM and ECG files are taken: a `filetype` other than application/dicom, application/octet-stream,
+  an XML type or application/zip is refused at creation, before any byte is sent, and so is an empty
+  file or a deferred length. A finished file that is an ECG (any format `imaging.ecg` reads, a DICOM
+  waveform included) goes through `ingest_ecg` into the upload's case (an ECG without `case_id` is
+  `invalid`); every other goes through `ingest_instance`, whose parser accepts the DICM preamble or a
+  bare Implicit VR dataset, as STOW-RS does. The limit (`Tus-Max-Size`) is STOW-RS's 1 GiB: ingest parses
   an instance in memory, though no request body is ever held whole on the way in.
 - Checksums: `sha256` (preferred) and `sha1` (the one the protocol requires every server to support).
   An interrupted request that carried `Upload-Checksum` is discarded, since its bytes cannot be
@@ -74,6 +76,7 @@ from server.api.routing import (
 )
 from server.db import transaction
 from server.dicom_ingest import DICOM_MEDIA_TYPE, InvalidDicom, ingest_instance, queue_previews
+from server.ecg_ingest import InvalidEcg, ecg_format_of, ingest_ecg, queue_processing
 from server.models import Case, Role, Upload, UploadState, utcnow
 from server.storage import ObjectStore
 
@@ -83,7 +86,10 @@ TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,termination,checksum,expiration"
 CHECKSUMS: dict[str, Callable[[], Any]] = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
 CHUNK_MEDIA_TYPE = "application/offset+octet-stream"
-ACCEPTED_FILETYPES = frozenset({"", DICOM_MEDIA_TYPE, "application/octet-stream"})
+# DICOM, and the ECG formats (XML exports, WFDB zipped, SCP-ECG as octet-stream): see `imaging.ecg`.
+ACCEPTED_FILETYPES = frozenset(
+    {"", DICOM_MEDIA_TYPE, "application/octet-stream", "application/xml", "text/xml", "application/zip"}
+)
 # The ingest path parses a whole instance in memory, so the limit is STOW-RS's.
 MAX_UPLOAD_BYTES = 1 << 30
 EXPIRES_AFTER = timedelta(hours=24)
@@ -354,7 +360,7 @@ def create_upload(ctx: Context) -> Response:
         raise ApiError(
             415,
             "unsupported_media_type",
-            f"only DICOM files ({DICOM_MEDIA_TYPE}) can be uploaded, not {filetype}",
+            f"only DICOM and ECG files ({', '.join(sorted(ACCEPTED_FILETYPES - {''}))}) can be uploaded, not {filetype}",
         )
     case = None
     if "case_id" in metadata:
@@ -666,6 +672,10 @@ def _assemble(store: ObjectStore, window: _Window, whole: BinaryIO) -> str:
     return digest.hexdigest()
 
 
+ECG_RESULT_DETAIL = {
+    "stored": "ECG stored in its case",
+    "duplicate": "this ECG file was already stored in this case: nothing changed",
+}
 RESULT_DETAIL = {
     "stored": "stored and indexed",
     "duplicate": "this instance was already stored with the same bytes: nothing changed",
@@ -693,6 +703,8 @@ def _record_outcome(ctx: Context, window: _Window, whole: BinaryIO, digest: str 
     whole.seek(0)
     data = whole.read()
     store: ObjectStore = ctx.request.app.state.store
+    if ecg_format_of(data) is not None:  # an ECG (a DICOM waveform too) goes to the ECG path
+        return _record_ecg(ctx, upload, data, store, where)
     try:
         with ctx.db.begin_nested():
             outcome = ingest_instance(
@@ -720,6 +732,38 @@ def _record_outcome(ctx: Context, window: _Window, whole: BinaryIO, digest: str 
         detail={"status": outcome.status, "study": outcome.study_uid, "upload": upload.id},
     )
     queue_previews(ctx.send_task, [outcome])
+    return outcome.status
+
+
+def _record_ecg(ctx: Context, upload: Upload, data: bytes, store: ObjectStore, where: dict[str, Any]) -> str:
+    """Ingest a finished ECG upload into its case; an ECG without a case cannot be placed."""
+    problem = None
+    if upload.case is None:
+        problem = "an ECG belongs to a case: start the upload with case_id in Upload-Metadata"
+    else:
+        try:
+            with ctx.db.begin_nested():
+                outcome = ingest_ecg(
+                    ctx.db, store, data, filename=upload.filename, case=upload.case, user=ctx.current_user
+                )
+        except InvalidEcg as exc:
+            problem = f"not a usable ECG: {exc}"
+    if problem is not None:
+        upload.result, upload.detail = "invalid", problem
+        ctx.audit(
+            "upload_failed", outcome=audit.FAILED, detail={"result": "invalid", "reason": problem}, **where
+        )
+        return "invalid"
+    upload.result, upload.detail = outcome.status, ECG_RESULT_DETAIL[outcome.status]
+    ctx.audit("upload_completed", detail={"result": outcome.status, "ecg": outcome.record_id}, **where)
+    ctx.audit(
+        "ecg_store",
+        resource_type="ecg",
+        resource_id=outcome.record_id,
+        patient_id=where["patient_id"],
+        detail={"status": outcome.status, "format": outcome.source_format, "upload": upload.id},
+    )
+    queue_processing(ctx.send_task, outcome)
     return outcome.status
 
 

@@ -1,0 +1,78 @@
+"""The OpenAPI description: every route of the table, valid OpenAPI 3.1, naming who may call what."""
+
+from __future__ import annotations
+
+import re
+
+from openapi_spec_validator import validate
+from starlette.routing import Route
+
+from server.app import api_routes
+from server.models import Role
+from tests.conftest import sign_in
+
+PARAM = re.compile(r"{(\w+)(?::\w+)?}")
+
+
+def described(client) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    response = client.get("/api/openapi.json")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    return response.json()
+
+
+def declared_operations() -> set[tuple[str, str]]:
+    """(OpenAPI path, method) for every route of the table; HEAD only where it is declared alone."""
+    found = set()
+    for route in api_routes():
+        assert isinstance(route, Route)
+        methods = set(route.methods or ())
+        if "GET" in methods:
+            methods.discard("HEAD")
+        found |= {(PARAM.sub(r"{\1}", route.path), method.lower()) for method in methods}
+    return found
+
+
+def test_the_document_is_valid_openapi_and_lists_every_route(client) -> None:  # type: ignore[no-untyped-def]
+    document = described(client)  # public: no sign-in
+    validate(document)
+    assert document["openapi"].startswith("3.1")
+    listed = {(path, method) for path, item in document["paths"].items() for method in item}
+    assert listed == declared_operations()
+    operation_ids = [op["operationId"] for item in document["paths"].values() for op in item.values()]
+    assert len(operation_ids) == len(set(operation_ids))
+
+
+def test_operations_name_the_roles_their_rule_allows(client) -> None:  # type: ignore[no-untyped-def]
+    paths = described(client)["paths"]
+    dashboard = paths["/api/dashboard"]["get"]
+    assert dashboard["x-roles"] == ["admin"] and dashboard["x-access"] == "roles"
+    assert "Roles allowed: admin." in dashboard["description"]
+    assert dashboard["security"] and "401" in dashboard["responses"] and "403" in dashboard["responses"]
+
+    create_case = paths["/api/cases"]["post"]
+    assert create_case["x-roles"] == ["requester"]
+    printing = paths["/api/cases/{case_id}/reports/{version}/pdf"]["get"]
+    assert printing["x-roles"] == ["admin", "dispatcher", "expert", "reader", "requester"]
+    assert printing["summary"] == "A signed report version as PDF; 409 for a draft."
+    assert [(p["name"], p["schema"]["type"]) for p in printing["parameters"]] == [
+        ("case_id", "integer"),
+        ("version", "integer"),
+    ]
+
+    login = paths["/api/auth/login"]["post"]
+    assert login["x-access"] == "public" and login["security"] == [] and login["x-roles"] == []
+    shared = paths["/share/{token}/link"]["get"]
+    assert shared["x-access"] == "share_link" and shared["security"] == []
+    me = paths["/api/auth/me"]["get"]
+    assert (
+        me["x-access"] == "signed_in"
+        and me["x-roles"] == sorted(role.value for role in Role)
+        and "Any signed-in user." in me["description"]
+    )
+
+
+def test_the_document_reads_the_same_signed_in(client) -> None:  # type: ignore[no-untyped-def]
+    anonymous = described(client)
+    sign_in(client, "auditor")
+    assert described(client) == anonymous

@@ -16,3 +16,14 @@ export function formatDuration(seconds: number, t: TFunction): string {
   if (hours < 48) return t("duration.hoursMinutes", { hours, minutes: minutes % 60 });
   return t("duration.daysHours", { days: Math.floor(hours / 24), hours: hours % 24 });
 }
+
+/** The month before `date`'s, as YYYY-MM, in local time (statements are made for months that have ended). */
+export function previousMonth(date = new Date()): string {
+  const first = new Date(date.getFullYear(), date.getMonth() - 1, 1);
+  return `${first.getFullYear()}-${String(first.getMonth() + 1).padStart(2, "0")}`;
+}
+
+/** `date`'s month as YYYY-MM, in local time. */
+export function thisMonth(date = new Date()): string {
+  return `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, "0")}`;
+}

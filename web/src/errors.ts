@@ -18,6 +18,21 @@ const TRANSLATED_CODES = [
   "csrf_failed",
   "already_read",
   "invalid_query",
+  "identity_check_required",
+  "identity_mismatch",
+  "invalid_identifier",
+  "no_stored_identifier",
+  "too_many_identity_checks",
+  "patient_identifier_required",
+  "already_referred",
+  "not_upward",
+  "quota_exhausted",
+  "slot_past",
+  "already_referred_down",
+  "statement_final",
+  "invalid_agreement",
+  "same_colour",
+  "follow_up_closed",
 ] as const;
 
 /** Request fields the server may name in `field`; `patient.name` is looked up as `patient_name`. */

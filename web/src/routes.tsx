@@ -9,6 +9,13 @@ import CasePage from "./pages/CasePage";
 import NewRequestPage from "./pages/NewRequestPage";
 import WorklistPage from "./pages/WorklistPage";
 import LazyViewerPage from "./pages/LazyViewerPage";
+import BillingPage from "./pages/BillingPage";
+import StatementsPage from "./pages/StatementsPage";
+import DashboardPage from "./pages/DashboardPage";
+import FollowUpPage from "./pages/FollowUpPage";
+import ReferralNewPage from "./pages/ReferralNewPage";
+import ReferralPage from "./pages/ReferralPage";
+import ReferralsPage from "./pages/ReferralsPage";
 import { VIEWER_ROLES } from "./viewer/roles";
 
 export type PageKey =
@@ -23,12 +30,17 @@ export type PageKey =
   | "consults"
   | "teaching"
   | "dashboard"
+  | "billing"
+  | "statements"
+  | "referralDesk"
   | "institutions"
   | "audit"
-  // Pages without a nav item: reached from the case list.
+  // Pages without a nav item: reached from the case list and the referral lists.
   | "case"
   | "caseImages"
-  | "viewer";
+  | "viewer"
+  | "referral"
+  | "referralNew";
 
 export interface PageDef {
   key: PageKey;
@@ -39,6 +51,9 @@ export interface PageDef {
   /** Undefined: the page is not built yet and shows the "coming soon" panel. */
   component?: ComponentType<{ page: PageDef }>;
 }
+
+/** Who works the upper hospital's incoming referrals: its doctors, its referral office (any clinical role), the admin. */
+const REFERRAL_DESK_ROLES: readonly Role[] = ["reader", "dispatcher", "expert", "admin"];
 
 /** Roles whose home page is the case list. Others are sent to their first nav item. */
 export const CASE_LIST_HOME_ROLES: readonly Role[] = ["requester", "reader", "dispatcher", "expert", "admin"];
@@ -51,28 +66,33 @@ export const PAGES: Record<PageKey, PageDef> = {
   home: page("home", "/", CASE_LIST_HOME_ROLES, CaseListPage),
   myCases: page("myCases", "/cases", ["requester"], CaseListPage),
   newRequest: page("newRequest", "/requests/new", ["requester"], NewRequestPage),
-  referrals: page("referrals", "/referrals", ["requester"]),
-  followUp: page("followUp", "/follow-up", ["requester"]),
+  referrals: page("referrals", "/referrals", ["requester"], ReferralsPage),
+  followUp: page("followUp", "/follow-up", ["requester"], FollowUpPage),
+  referralDesk: page("referralDesk", "/referral-desk", REFERRAL_DESK_ROLES, ReferralsPage),
   worklist: page("worklist", "/worklist", ["reader", "dispatcher"], WorklistPage),
   reports: page("reports", "/reports", ["reader"]),
   dispatch: page("dispatch", "/dispatch", ["dispatcher"]),
   consults: page("consults", "/consults", ["expert"], WorklistPage),
   teaching: page("teaching", "/teaching", ["trainee"]),
-  dashboard: page("dashboard", "/dashboard", ["admin"]),
+  dashboard: page("dashboard", "/dashboard", ["admin"], DashboardPage),
+  billing: page("billing", "/admin/billing", ["admin"], BillingPage),
+  statements: page("statements", "/statements", ["requester"], StatementsPage),
   institutions: page("institutions", "/admin/institutions", ["admin"]),
   audit: page("audit", "/audit", ["auditor"]),
   case: page("case", "/cases/:caseId", VIEWER_ROLES, CasePage),
   caseImages: page("caseImages", "/cases/:caseId/images", VIEWER_ROLES, CaseImagesPage),
   viewer: page("viewer", "/viewer/:studyUid", VIEWER_ROLES, LazyViewerPage),
+  referral: page("referral", "/referrals/:referralId", ["requester", ...REFERRAL_DESK_ROLES], ReferralPage),
+  referralNew: page("referralNew", "/cases/:caseId/refer", ["requester"], ReferralNewPage),
 };
 
 const ROLE_NAV: Record<Role, readonly PageKey[]> = {
-  requester: ["myCases", "newRequest", "referrals", "followUp"],
-  reader: ["worklist", "reports"],
-  dispatcher: ["dispatch", "worklist"],
-  expert: ["consults"],
+  requester: ["myCases", "newRequest", "referrals", "followUp", "statements"],
+  reader: ["worklist", "reports", "referralDesk"],
+  dispatcher: ["dispatch", "worklist", "referralDesk"],
+  expert: ["consults", "referralDesk"],
   trainee: ["teaching"],
-  admin: ["dashboard", "institutions"],
+  admin: ["dashboard", "billing", "referralDesk", "institutions"],
   auditor: ["audit"],
 };
 

@@ -6,18 +6,18 @@ import { useTranslation } from "react-i18next";
 import { caseAction } from "../api";
 import { ACTION_FORMS, BUTTON_ACTIONS, type ButtonAction } from "../caseWorkflow";
 import { errorMessage } from "../errors";
-import type { CaseDetail, Person } from "../types";
+import { useUser } from "../auth";
+import type { CaseDetail } from "../types";
 import ColleaguePicker from "./ColleaguePicker";
 import Dialog from "./Dialog";
 
 interface Props {
   detail: CaseDetail;
-  /** Colleagues to offer in the pickers (assign, escalate). */
-  colleagues: Person[];
   onChanged: (detail: CaseDetail) => void;
 }
 
-export default function CaseActions({ detail, colleagues, onChanged }: Props) {
+export default function CaseActions({ detail, onChanged }: Props) {
+  const user = useUser();
   const { t } = useTranslation();
   const [open, setOpen] = useState<ButtonAction | null>(null);
   const [note, setNote] = useState("");
@@ -54,7 +54,6 @@ export default function CaseActions({ detail, colleagues, onChanged }: Props) {
 
   if (available.length === 0) return null;
   const form = open ? ACTION_FORMS[open] : null;
-  const known = colleagues.filter((c) => (form?.person === "expert" ? c.role === "expert" : c.role === "reader"));
   return (
     <div className="case-actions" data-testid="case-actions">
       {available.map((action) => (
@@ -89,7 +88,8 @@ export default function CaseActions({ detail, colleagues, onChanged }: Props) {
           {form.person ? (
             <ColleaguePicker
               label={t(form.person === "expert" ? "colleague.expert" : "colleague.reader")}
-              known={known}
+              role={form.person === "expert" ? "expert" : "reader"}
+              centreId={form.person === "assignee" ? (user.centre?.id ?? detail.centre?.id) : null}
               value={person}
               onChange={setPerson}
               testId="action-person"

@@ -1,69 +1,68 @@
-import { useId, useState } from "react";
+import { useId } from "react";
 import { useTranslation } from "react-i18next";
-import type { Person } from "../types";
-
-const OTHER = "other";
+import { listColleagues, type PickableRole } from "../apis/directory";
+import { errorMessage } from "../errors";
+import { useLoad } from "../hooks/useLoad";
 
 /**
- * Picks a colleague by user id: from the colleagues this page knows of, or by typing the id.
- * The API has no directory of colleagues yet, so the list holds those seen on cases.
+ * Picks a reader or an expert of the community from the directory (GET /api/directory/colleagues),
+ * optionally only those of one reading centre (a dispatcher assigns within theirs). `value` is a user id.
  */
 export default function ColleaguePicker({
   label,
-  known,
+  role,
+  centreId,
   value,
   onChange,
   testId,
+  invalid,
 }: {
   label: string;
-  known: Person[];
+  role: PickableRole;
+  centreId?: number | null;
   value: string;
   onChange: (userId: string) => void;
   testId: string;
+  invalid?: boolean;
 }) {
   const { t } = useTranslation();
   const id = useId();
-  const [typing, setTyping] = useState(known.length === 0);
+  const [colleagues] = useLoad((signal) => listColleagues(role, centreId, signal), [role, centreId]);
   return (
     <div className="field">
       <label className="field-label" htmlFor={id}>
         {label}
+        <span className="required-mark"> *</span>
       </label>
-      {known.length > 0 ? (
-        <select
-          id={id}
-          data-testid={`${testId}-select`}
-          value={typing ? OTHER : value}
-          required
-          onChange={(e) => {
-            const other = e.target.value === OTHER;
-            setTyping(other);
-            onChange(other ? "" : e.target.value);
-          }}
-        >
-          <option value="" disabled>
-            {t("colleague.choose")}
-          </option>
-          {known.map((person) => (
-            <option key={person.id} value={String(person.id)}>
-              {person.display_name} · {t(`role.${person.role}`)}
-            </option>
-          ))}
-          <option value={OTHER}>{t("colleague.byId")}</option>
-        </select>
-      ) : null}
-      {typing ? (
-        <input
-          id={known.length > 0 ? undefined : id}
-          type="number"
-          min={1}
-          inputMode="numeric"
-          required
-          data-testid={`${testId}-id`}
-          placeholder={t("colleague.idPlaceholder")}
-          value={value}
-          onChange={(e) => onChange(e.target.value)}
-        />
+      <select
+        id={id}
+        data-testid={`${testId}-select`}
+        data-state={colleagues.status}
+        value={value}
+        required
+        aria-invalid={invalid}
+        disabled={colleagues.status !== "ok"}
+        onChange={(e) => onChange(e.target.value)}
+      >
+        <option value="" disabled>
+          {colleagues.status === "loading" ? t("common.loading") : t("colleague.choose")}
+        </option>
+        {colleagues.status === "ok"
+          ? colleagues.data.map((person) => (
+              <option key={person.id} value={String(person.id)}>
+                {person.display_name} · {person.centre?.name ?? person.institution.name}
+              </option>
+            ))
+          : null}
+      </select>
+      {colleagues.status === "error" ? (
+        <p className="form-error" role="alert">
+          {errorMessage(colleagues.error, t)}
+        </p>
+      ) : colleagues.status === "ok" && colleagues.data.length === 0 ? (
+        <p className="text-muted" data-testid={`${testId}-none`}>
+          {t(role === "expert" ? "colleague.noExperts" : "colleague.noReaders")}
+        </p>
       ) : null}
     </div>
   );

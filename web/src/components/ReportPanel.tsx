@@ -101,15 +101,28 @@ function ReportBody({ template, report }: { template: ReportTemplate; report: Re
   );
 }
 
-function Signature({ report }: { report: Report }) {
+/** The signature of a signed version, and its printable PDF (GET /api/cases/{id}/reports/{version}/pdf). */
+function Signature({ caseId, report }: { caseId: number; report: Report }) {
   const { t, i18n } = useTranslation();
   return (
-    <p className="report-signature" data-testid="report-signer">
-      {t("report.signedBy", {
-        name: report.signed_by?.display_name ?? t("common.none"),
-        institution: report.signed_institution?.name ?? t("common.none"),
-        time: formatDateTime(report.signed_at, i18n.language),
-      })}
+    <p className="report-signature">
+      <span data-testid="report-signer">
+        {t("report.signedBy", {
+          name: report.signed_by?.display_name ?? t("common.none"),
+          institution: report.signed_institution?.name ?? t("common.none"),
+          time: formatDateTime(report.signed_at, i18n.language),
+        })}
+      </span>{" "}
+      <a
+        className="btn btn-secondary btn-small"
+        href={`/api/cases/${caseId}/reports/${report.version}/pdf`}
+        target="_blank"
+        rel="noopener"
+        data-testid="report-print"
+        data-version={report.version}
+      >
+        {t("report.print")}
+      </a>
     </p>
   );
 }
@@ -326,7 +339,7 @@ export default function ReportPanel({ detail, onCaseChanged }: { detail: CaseDet
             ) : null}
           </header>
           <ReportBody template={template.data} report={current} />
-          <Signature report={current} />
+          <Signature caseId={detail.id} report={current} />
           {mayAmend && !amending ? (
             <button type="button" className="btn btn-secondary" data-testid="amend-open" onClick={() => setAmending(true)}>
               {t("report.amend")}
@@ -373,7 +386,7 @@ export default function ReportPanel({ detail, onCaseChanged }: { detail: CaseDet
                       {report.amendment_reason ? ` · ${t("report.amendedBecause", { reason: report.amendment_reason })}` : ""}
                     </summary>
                     <ReportBody template={template.data} report={report} />
-                    <Signature report={report} />
+                    <Signature caseId={detail.id} report={report} />
                   </details>
                 </li>
               ))}

@@ -2,7 +2,7 @@
 // report (editor for the reader holding it), attached studies, and the timeline. Steps taken by others
 // arrive over the worklist stream and update the page in place; opening it marks its notifications read.
 
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { useTranslation } from "react-i18next";
 import { getCase, listCaseEvents, listNotifications, markNotificationRead } from "../api";
@@ -13,7 +13,7 @@ import { useDicomUploads } from "../hooks/useDicomUploads";
 import { useLoad } from "../hooks/useLoad";
 import { useWorklistStream } from "../hooks/useWorklistStream";
 import type { PageDef } from "../routes";
-import { CASE_KINDS, CASE_STATUSES, isKnown, type CaseDetail, type CaseEvent, type Person, type Role } from "../types";
+import { CASE_KINDS, CASE_STATUSES, isKnown, type CaseDetail, type Role } from "../types";
 import CaseActions from "../components/CaseActions";
 import CaseStudies from "../components/CaseStudies";
 import CaseTimeline from "../components/CaseTimeline";
@@ -27,15 +27,6 @@ function listPathFor(role: Role): string {
   if (role === "reader" || role === "dispatcher") return "/worklist";
   if (role === "expert") return "/consults";
   return "/";
-}
-
-/** Colleagues named on the case or its timeline, for the assign and escalate pickers. */
-function colleaguesOf(detail: CaseDetail, events: CaseEvent[]): Person[] {
-  const people = new Map<number, Person>();
-  for (const person of [detail.assigned_to, detail.escalated_to, ...events.map((e) => e.actor)]) {
-    if (person) people.set(person.id, person);
-  }
-  return [...people.values()];
 }
 
 function CaseHeader({ detail }: { detail: CaseDetail }) {
@@ -171,11 +162,6 @@ export default function CasePage(_props: { page: PageDef }) {
     return () => controller.abort();
   }, [caseId, detail?.updated_at]);
 
-  const colleagues = useMemo(
-    () => (detail ? colleaguesOf(detail, events.status === "ok" ? events.data : []) : []),
-    [detail, events],
-  );
-
   const back = (
     <Link to={listPathFor(user.role)} className="btn btn-secondary">
       {t("casePage.back")}
@@ -211,7 +197,15 @@ export default function CasePage(_props: { page: PageDef }) {
     <div className="page case-page" data-testid="case-page" data-case-id={detail.id} data-status={detail.status}>
       <PageHeader title={t("casePage.title", { id: detail.id, kind })} actions={back} />
       <CaseHeader detail={detail} />
-      <CaseActions detail={detail} colleagues={colleagues} onChanged={refresh} />
+      <CaseActions detail={detail} onChanged={refresh} />
+      {user.role === "requester" && detail.status !== "cancelled" ? (
+        <p className="case-refer">
+          <Link to={`/cases/${detail.id}/refer`} className="btn btn-secondary" data-testid="case-refer">
+            {t("referral.new.open")}
+          </Link>{" "}
+          <span className="text-muted">{t("referral.new.openHint")}</span>
+        </p>
+      ) : null}
 
       <section className="case-section">
         <h2 className="section-title">{t("casePage.question")}</h2>

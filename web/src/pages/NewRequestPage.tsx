@@ -1,22 +1,23 @@
-// A requester's new case: the patient (new, or one the institution already has), the kind, the
+// A requester's new case: the patient (new, or one of the institution's found by name or ID), the kind, the
 // clinical question, the urgency, and DICOM files uploaded resumably to the case. "Save draft" keeps it
 // for later (submitted from the case page); "Submit" sends it to the reading centre of its kind.
 //
 // The API has no edit of a case once created, so the case is created on the first save and its
 // details are then locked; the files are uploaded to it after creation (tus metadata case_id).
 
-import { useId, useMemo, useState, type FormEvent } from "react";
+import { useId, useState, type FormEvent } from "react";
 import { useNavigate } from "react-router-dom";
 import { useTranslation } from "react-i18next";
-import { caseAction, createCase, listCases } from "../api";
+import { caseAction, createCase } from "../api";
 import { CENTRE_KINDS, REQUEST_KINDS, TARGET_HOURS } from "../caseWorkflow";
 import { formatDateTime } from "../dates";
 import { errorMessage } from "../errors";
 import { useDicomUploads } from "../hooks/useDicomUploads";
-import { useLoad } from "../hooks/useLoad";
 import type { PageDef } from "../routes";
-import type { CaseKind, CasePatient, NewCaseInput, Sex, Urgency } from "../types";
+import type { CaseKind, NewCaseInput, Sex, Urgency } from "../types";
+import ColleaguePicker from "../components/ColleaguePicker";
 import DicomUploader from "../components/DicomUploader";
+import PatientSearch from "../components/PatientSearch";
 import PageHeader from "../components/PageHeader";
 
 /** 18 characters: 17 digits and a digit or X (GB 11643). */
@@ -24,20 +25,11 @@ const NATIONAL_ID = /^\d{17}[\dXx]$/;
 
 type Problem = { key: "name" | "nationalId" | "birthDate" | "patient" | "question" | "expert" } | { message: string };
 
-/** The institution's patients, as its cases name them (the API has no patient search yet). */
-function patientsOf(cases: { patient: CasePatient }[]): CasePatient[] {
-  const byId = new Map<number, CasePatient>();
-  for (const c of cases) byId.set(c.patient.id, c.patient);
-  return [...byId.values()].sort((a, b) => a.name.localeCompare(b.name, "zh-CN"));
-}
-
 export default function NewRequestPage({ page }: { page: PageDef }) {
   const { t, i18n } = useTranslation();
   const navigate = useNavigate();
   const ids = useId();
   const uploads = useDicomUploads();
-  const [cases] = useLoad((signal) => listCases(signal), []);
-  const patients = useMemo(() => (cases.status === "ok" ? patientsOf(cases.data) : []), [cases]);
 
   const [existing, setExisting] = useState(false);
   const [patientId, setPatientId] = useState("");
@@ -130,24 +122,12 @@ export default function NewRequestPage({ page }: { page: PageDef }) {
               {t("newRequest.newPatient")}
             </label>
             <label>
-              <input type="radio" checked={existing} onChange={() => setExisting(true)} data-testid="patient-existing" disabled={patients.length === 0} />
+              <input type="radio" checked={existing} onChange={() => setExisting(true)} data-testid="patient-existing" />
               {t("newRequest.existingPatient")}
             </label>
           </div>
           {existing ? (
-            <label className="field">
-              <span className="field-label">{t("newRequest.choosePatient")}</span>
-              <select value={patientId} onChange={(e) => setPatientId(e.target.value)} data-testid="patient-select" aria-invalid={invalid("patient")}>
-                <option value="">{t("newRequest.choosePatientPlaceholder")}</option>
-                {patients.map((p) => (
-                  <option key={p.id} value={String(p.id)}>
-                    {p.name}
-                    {p.sex ? ` · ${t(`sex.${p.sex}`)}` : ""}
-                    {p.national_id_masked ? ` · ${p.national_id_masked}` : ""}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <PatientSearch value={patientId} onChange={setPatientId} invalid={invalid("patient")} />
           ) : (
             <div className="form-grid">
               <label className="field">
@@ -200,13 +180,14 @@ export default function NewRequestPage({ page }: { page: PageDef }) {
               </select>
             </label>
             {needsExpert ? (
-              <label className="field">
-                <span className="field-label">
-                  {t("newRequest.expertId")}
-                  <span className="required-mark"> *</span>
-                </span>
-                <input type="number" min={1} value={expert} onChange={(e) => setExpert(e.target.value)} data-testid="request-expert" />
-              </label>
+              <ColleaguePicker
+                label={t("colleague.expert")}
+                role="expert"
+                value={expert}
+                onChange={setExpert}
+                testId="request-expert"
+                invalid={invalid("expert")}
+              />
             ) : null}
           </div>
           <label className="field">

@@ -17,7 +17,6 @@ import {
   CASE_STATUSES,
   WORKLIST_SORTS,
   isKnown,
-  type Person,
   type WorklistItem,
   type WorklistQuery,
   type WorklistSort,
@@ -120,8 +119,9 @@ function Toolbar({ filters, onChange, institutions }: { filters: Filters; onChan
   );
 }
 
-function AssignDialog({ item, readers, onDone, onClose }: { item: WorklistItem; readers: Person[]; onDone: () => void; onClose: () => void }) {
+function AssignDialog({ item, onDone, onClose }: { item: WorklistItem; onDone: () => void; onClose: () => void }) {
   const { t } = useTranslation();
+  const user = useUser();
   const [assignee, setAssignee] = useState("");
   const [note, setNote] = useState("");
   const [busy, setBusy] = useState(false);
@@ -147,7 +147,14 @@ function AssignDialog({ item, readers, onDone, onClose }: { item: WorklistItem; 
       error={error}
       testId="assign-dialog"
     >
-      <ColleaguePicker label={t("colleague.reader")} known={readers} value={assignee} onChange={setAssignee} testId="assign-person" />
+      <ColleaguePicker
+        label={t("colleague.reader")}
+        role="reader"
+        centreId={user.centre?.id ?? item.centre?.id}
+        value={assignee}
+        onChange={setAssignee}
+        testId="assign-person"
+      />
       <label className="field">
         <span className="field-label">{t("actionDialog.noteOptional")}</span>
         <textarea rows={2} maxLength={4000} value={note} onChange={(e) => setNote(e.target.value)} />
@@ -177,12 +184,11 @@ export default function WorklistPage({ page }: { page: PageDef }) {
   const [assigning, setAssigning] = useState<WorklistItem | null>(null);
   const [updatedAt, setUpdatedAt] = useState<string | null>(null);
 
-  // Institutions and readers seen so far, so the filter and the assign picker keep their options.
-  const seen = useRef({ institutions: new Map<number, string>(), readers: new Map<number, Person>() });
+  // Institutions seen so far, so the filter keeps its options.
+  const seen = useRef({ institutions: new Map<number, string>() });
   if (load.status === "ok") {
     for (const item of load.data) {
       seen.current.institutions.set(item.institution.id, item.institution.name);
-      if (item.assigned_to?.role === "reader") seen.current.readers.set(item.assigned_to.id, item.assigned_to);
     }
   }
 
@@ -235,7 +241,6 @@ export default function WorklistPage({ page }: { page: PageDef }) {
     }
   }
 
-  const readers = [...seen.current.readers.values()];
   return (
     <div className="page">
       <PageHeader
@@ -373,7 +378,6 @@ export default function WorklistPage({ page }: { page: PageDef }) {
       {assigning ? (
         <AssignDialog
           item={assigning}
-          readers={readers}
           onClose={() => setAssigning(null)}
           onDone={() => {
             setAssigning(null);

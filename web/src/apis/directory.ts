@@ -1,0 +1,28 @@
+// Who is who (server/api/directory.py): colleagues to assign or consult, and the clinic's own patients.
+
+import { request } from "../api";
+import type { CasePatient, Role } from "../types";
+
+export type PickableRole = Extract<Role, "reader" | "expert">;
+
+/** An active reader or expert of the caller's medical community. */
+export interface Colleague {
+  id: number;
+  display_name: string;
+  role: PickableRole;
+  institution: { id: number; name: string };
+  centre: { id: number; name: string } | null;
+}
+
+export async function listColleagues(role: PickableRole, centreId?: number | null, signal?: AbortSignal): Promise<Colleague[]> {
+  const params = new URLSearchParams({ role });
+  if (centreId) params.set("centre_id", String(centreId));
+  const data = await request<{ items: Colleague[] }>("GET", `/api/directory/colleagues?${params}`, { signal });
+  return data.items ?? [];
+}
+
+/** The caller's institution's patients whose name starts with, or whose ID or health card ends with, `q`. */
+export async function searchPatients(q: string, signal?: AbortSignal): Promise<CasePatient[]> {
+  const data = await request<{ items: CasePatient[] }>("GET", `/api/patients?q=${encodeURIComponent(q)}`, { signal });
+  return data.items ?? [];
+}

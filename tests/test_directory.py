@@ -51,3 +51,13 @@ def test_village_doctor_finds_own_patients_only_and_the_search_is_audited(
             select(AuditEvent).where(AuditEvent.action == "patient_search").order_by(AuditEvent.id.desc())
         ).first()
     assert event.username == "village"
+
+
+def test_the_community_institutions_are_listed_for_everyone_clinical(client: TestClient) -> None:
+    sign_in(client, "village")
+    institutions = {i["name"]: i["tier"] for i in client.get("/api/directory/institutions").json()["items"]}
+    assert (
+        institutions["示范县人民医院"] == "county_hospital"
+        and institutions["青山村卫生室"] == "village_clinic"
+    )
+    assert institutions["省人民医院"] == "tertiary_hospital"

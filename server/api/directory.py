@@ -1,4 +1,4 @@
-"""Who is who: colleagues to assign or consult, and a clinic's own patients to open a new request for."""
+"""Who is who: the community's institutions, colleagues to assign or consult, and a clinic's own patients."""
 
 from __future__ import annotations
 
@@ -56,6 +56,23 @@ def list_colleagues(ctx: Context) -> Response:
     )
 
 
+def list_institutions(ctx: Context) -> Response:
+    """The member institutions of the caller's medical community, by tier: for agreements and referrals."""
+    institutions = ctx.db.scalars(
+        select(Institution)
+        .where(Institution.community_id == ctx.current_user.community_id)
+        .order_by(Institution.tier, Institution.name)
+    )
+    return JSONResponse(
+        {
+            "items": [
+                {"id": i.id, "name": i.name, "tier": i.tier.value, "parent_id": i.parent_id}
+                for i in institutions
+            ]
+        }
+    )
+
+
 def search_patients(ctx: Context) -> Response:
     """The caller's institution's patients whose name starts with, or whose ID or health card ends with, `q`."""
     q = ctx.request.query_params.get("q", "").strip()
@@ -85,5 +102,6 @@ def search_patients(ctx: Context) -> Response:
 
 routes = [
     api_route("/api/directory/colleagues", list_colleagues, access=Access.only(CLINICAL_ROLES)),
+    api_route("/api/directory/institutions", list_institutions, access=Access.only(CLINICAL_ROLES)),
     api_route("/api/patients", search_patients, access=Access.only(Role.REQUESTER)),
 ]

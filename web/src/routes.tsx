@@ -16,6 +16,7 @@ import FollowUpPage from "./pages/FollowUpPage";
 import ReferralNewPage from "./pages/ReferralNewPage";
 import ReferralPage from "./pages/ReferralPage";
 import ReferralsPage from "./pages/ReferralsPage";
+import EcgViewerPage from "./pages/EcgViewerPage";
 import { VIEWER_ROLES } from "./viewer/roles";
 
 export type PageKey =
@@ -39,6 +40,7 @@ export type PageKey =
   | "case"
   | "caseImages"
   | "viewer"
+  | "ecgViewer"
   | "referral"
   | "referralNew";
 
@@ -82,6 +84,7 @@ export const PAGES: Record<PageKey, PageDef> = {
   case: page("case", "/cases/:caseId", VIEWER_ROLES, CasePage),
   caseImages: page("caseImages", "/cases/:caseId/images", VIEWER_ROLES, CaseImagesPage),
   viewer: page("viewer", "/viewer/:studyUid", VIEWER_ROLES, LazyViewerPage),
+  ecgViewer: page("ecgViewer", "/cases/:caseId/ecgs/:ecgId", VIEWER_ROLES, EcgViewerPage),
   referral: page("referral", "/referrals/:referralId", ["requester", ...REFERRAL_DESK_ROLES], ReferralPage),
   referralNew: page("referralNew", "/cases/:caseId/refer", ["requester"], ReferralNewPage),
 };

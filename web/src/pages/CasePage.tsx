@@ -17,6 +17,7 @@ import { CASE_KINDS, CASE_STATUSES, isKnown, type CaseDetail, type Role } from "
 import CaseActions from "../components/CaseActions";
 import CaseStudies from "../components/CaseStudies";
 import CaseTimeline from "../components/CaseTimeline";
+import CaseEcgs from "../components/ecg/CaseEcgs";
 import DicomUploader from "../components/DicomUploader";
 import PageHeader from "../components/PageHeader";
 import Panel from "../components/Panel";
@@ -220,6 +221,17 @@ export default function CasePage(_props: { page: PageDef }) {
         <h2 className="section-title">{t("casePage.report")}</h2>
         <ReportPanel detail={detail} onCaseChanged={refresh} />
       </section>
+
+      {detail.kind === "ecg" ? (
+        <section className="case-section">
+          <h2 className="section-title">{t("ecg.section")}</h2>
+          <CaseEcgs
+            caseId={detail.id}
+            mayAttach={user.role === "requester" && !["closed", "cancelled"].includes(detail.status)}
+            refreshKey={detail.updated_at}
+          />
+        </section>
+      ) : null}
 
       <section className="case-section">
         <h2 className="section-title">{t("casePage.studies")}</h2>

@@ -1,0 +1,102 @@
+// A case's ECGs (server/api/ecg.py): list, one record with its measurements, the samples in µV for the
+// viewer, the worker-rendered page, and the upload of an ECG file as the raw request body.
+
+import { ApiError, csrfHeaders, request } from "../api";
+
+export interface EcgFilters {
+  highpass_hz: number | null;
+  lowpass_hz: number | null;
+  notch_hz: number | null;
+}
+
+export interface Ecg {
+  id: number;
+  case_id: number;
+  filename: string;
+  format: string;
+  format_name: string;
+  leads: string[];
+  sampling_rate: number;
+  duration_s: number;
+  acquired_at: string | null;
+  device: string;
+  filters: Partial<EcgFilters>;
+  render_state: "pending" | "ready" | "failed" | string;
+  render_error: string | null;
+  created_at: string;
+}
+
+/** Computed on the platform (neurokit2), labelled with its method; values not found are null. */
+export interface AutomatedMeasurements {
+  source: "automated";
+  method: string;
+  lead: string;
+  beats: number;
+  heart_rate_bpm: number | null;
+  rr_ms: number | null;
+  pr_ms: number | null;
+  qrs_ms: number | null;
+  qt_ms: number | null;
+  qtc_bazett_ms: number | null;
+  qtc_fridericia_ms: number | null;
+  qrs_axis_deg: number | null;
+}
+
+export interface EcgMeasurements {
+  automated: AutomatedMeasurements | null;
+  device: { measurements: Record<string, number>; statements: string[] };
+}
+
+export interface EcgDetail extends Ecg {
+  measurements: EcgMeasurements;
+}
+
+export interface EcgSamples {
+  id: number;
+  units: "uV";
+  sampling_rate: number;
+  leads: Record<string, number[]>;
+  derived_leads: string[];
+}
+
+const ecgPath = (ecgId: number | string) => `/api/ecgs/${encodeURIComponent(String(ecgId))}`;
+
+export async function listCaseEcgs(caseId: number | string, signal?: AbortSignal): Promise<Ecg[]> {
+  const data = await request<{ items: Ecg[] }>("GET", `/api/cases/${encodeURIComponent(String(caseId))}/ecgs`, { signal });
+  return data.items ?? [];
+}
+
+export function getEcg(ecgId: number | string, signal?: AbortSignal): Promise<EcgDetail> {
+  return request<EcgDetail>("GET", ecgPath(ecgId), { signal });
+}
+
+/** The viewer needs no more than 500 Hz on screen; the server low-passes before it decimates. */
+export function ecgSamples(ecgId: number | string, signal?: AbortSignal, rate = 500): Promise<EcgSamples> {
+  return request<EcgSamples>("GET", `${ecgPath(ecgId)}/samples?rate=${rate}`, { signal });
+}
+
+export function ecgPageUrl(ecgId: number | string, format: "png" | "pdf"): string {
+  return `${ecgPath(ecgId)}/page.${format}`;
+}
+
+/** The file goes as the raw body (not JSON, not multipart); its name rides in the `filename` query. */
+export async function uploadEcg(caseId: number | string, file: File): Promise<Ecg & { status: string }> {
+  const url = `/api/cases/${encodeURIComponent(String(caseId))}/ecgs?filename=${encodeURIComponent(file.name)}`;
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/octet-stream", Accept: "application/json", ...csrfHeaders() },
+      body: file,
+    });
+  } catch {
+    throw new ApiError(0, "network_error", null);
+  }
+  const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+  if (!response.ok) {
+    const code = typeof body.error === "string" ? body.error : `http_${response.status}`;
+    throw new ApiError(response.status, code, typeof body.detail === "string" ? body.detail : null, null, body);
+  }
+  return body as unknown as Ecg & { status: string };
+}

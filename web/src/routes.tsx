@@ -3,6 +3,7 @@
 
 import type { ComponentType } from "react";
 import type { Role } from "./types";
+import AuditPage from "./pages/AuditPage";
 import CaseListPage from "./pages/CaseListPage";
 import CaseImagesPage from "./pages/CaseImagesPage";
 import CasePage from "./pages/CasePage";
@@ -72,15 +73,15 @@ export const PAGES: Record<PageKey, PageDef> = {
   followUp: page("followUp", "/follow-up", ["requester"], FollowUpPage),
   referralDesk: page("referralDesk", "/referral-desk", REFERRAL_DESK_ROLES, ReferralsPage),
   worklist: page("worklist", "/worklist", ["reader", "dispatcher"], WorklistPage),
-  reports: page("reports", "/reports", ["reader"]),
-  dispatch: page("dispatch", "/dispatch", ["dispatcher"]),
+  reports: page("reports", "/reports", ["reader"], WorklistPage),
+  dispatch: page("dispatch", "/dispatch", ["dispatcher"], WorklistPage),
   consults: page("consults", "/consults", ["expert"], WorklistPage),
   teaching: page("teaching", "/teaching", ["trainee"]),
   dashboard: page("dashboard", "/dashboard", ["admin"], DashboardPage),
   billing: page("billing", "/admin/billing", ["admin"], BillingPage),
   statements: page("statements", "/statements", ["requester"], StatementsPage),
   institutions: page("institutions", "/admin/institutions", ["admin"]),
-  audit: page("audit", "/audit", ["auditor"]),
+  audit: page("audit", "/audit", ["auditor"], AuditPage),
   case: page("case", "/cases/:caseId", VIEWER_ROLES, CasePage),
   caseImages: page("caseImages", "/cases/:caseId/images", VIEWER_ROLES, CaseImagesPage),
   viewer: page("viewer", "/viewer/:studyUid", VIEWER_ROLES, LazyViewerPage),

@@ -11,7 +11,7 @@ import { formatDateTime, formatDuration } from "../dates";
 import { errorMessage } from "../errors";
 import { useLoad } from "../hooks/useLoad";
 import { useWorklistStream, type StreamState } from "../hooks/useWorklistStream";
-import type { PageDef } from "../routes";
+import type { PageDef, PageKey } from "../routes";
 import {
   CASE_KINDS,
   CASE_STATUSES,
@@ -163,19 +163,29 @@ function AssignDialog({ item, onDone, onClose }: { item: WorklistItem; onDone: (
   );
 }
 
+const DEFAULT_FILTERS: Filters = {
+  sort: "urgency",
+  status: "",
+  kind: "",
+  urgency: "",
+  institution: "",
+  overdue: false,
+  mine: false,
+};
+
+/** The pages that are this worklist with a starting filter: an expert's consults and a reader's own
+ * signed reports are theirs; a dispatcher starts from the cases still waiting in the queue. */
+const PRESETS: Partial<Record<PageKey, Partial<Filters>>> = {
+  consults: { mine: true },
+  reports: { mine: true, status: "reported" },
+  dispatch: { status: "queued" },
+};
+
 export default function WorklistPage({ page }: { page: PageDef }) {
   const { t, i18n } = useTranslation();
   const user = useUser();
   const navigate = useNavigate();
-  const [filters, setFilters] = useState<Filters>({
-    sort: "urgency",
-    status: "",
-    kind: "",
-    urgency: "",
-    institution: "",
-    overdue: false,
-    mine: page.key === "consults",
-  });
+  const [filters, setFilters] = useState<Filters>({ ...DEFAULT_FILTERS, ...PRESETS[page.key] });
   // Empty filters are left out of the query string by fetchWorklist.
   const [load, refresh] = useLoad((signal) => fetchWorklist(filters, signal), [filters]);
   const [flashed, setFlashed] = useState<Set<number>>(new Set());

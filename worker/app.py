@@ -30,7 +30,13 @@ def make_celery(settings: Settings) -> Celery:
     app = Celery(
         "telemed",
         broker=settings.broker_url,
-        include=["worker.tasks", "worker.sweeps", "worker.workflow_tasks", "worker.ecg_tasks"],
+        include=[
+            "worker.tasks",
+            "worker.sweeps",
+            "worker.workflow_tasks",
+            "worker.ecg_tasks",
+            "worker.slide_tasks",
+        ],
     )
     app.conf.update(
         broker_transport_options=broker_transport_options(settings),

@@ -7,24 +7,17 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from starlette.responses import JSONResponse, Response
 
-from server.access import CLINICAL_ROLES, require_case
-from server.api.routing import Access, ApiError, Context, api_route, body_field, not_found
-from server.models import Annotation, Case, DicomInstance, DicomSeries, DicomStudy
+from server.access import CLINICAL_ROLES
+from server.api.cases import visible_case
+from server.api.routing import Access, ApiError, Context, api_route, body_field
+from server.models import Annotation, DicomInstance, DicomSeries, DicomStudy
 
 MAX_ANNOTATIONS = 500
 ANNOTATION_FIELDS = {"study_uid": str, "series_uid": str, "sop_uid": str, "tool": str}
 
 
-def _case(ctx: Context) -> Case:
-    case = ctx.db.get(Case, ctx.path["case_id"])
-    if case is None:
-        raise not_found("case")
-    require_case(ctx.db, ctx.current_user, case)
-    return case
-
-
 def case_studies(ctx: Context) -> Response:
-    case = _case(ctx)
+    case = visible_case(ctx)
     rows = ctx.db.execute(
         select(DicomStudy, func.count(func.distinct(DicomSeries.id)), func.count(DicomInstance.id))
         .join(DicomSeries, DicomSeries.study_id == DicomStudy.id)
@@ -65,7 +58,7 @@ def _annotation_json(annotation: Annotation) -> dict[str, Any]:
 
 
 def list_annotations(ctx: Context) -> Response:
-    case = _case(ctx)
+    case = visible_case(ctx)
     query = select(Annotation).where(Annotation.case_id == case.id).order_by(Annotation.id)
     if ctx.request.query_params.get("study_uid"):
         query = query.where(Annotation.study_uid == ctx.request.query_params["study_uid"])
@@ -90,7 +83,7 @@ def _validated(item: Any, index: int) -> dict[str, Any]:
 
 def save_annotations(ctx: Context) -> Response:
     """Replace the caller's annotations on the studies named in the request with the ones sent."""
-    case = _case(ctx)
+    case = visible_case(ctx)
     items = body_field(ctx, "items", list)
     if len(items) > MAX_ANNOTATIONS:
         raise ApiError(413, "too_many", f"at most {MAX_ANNOTATIONS} annotations per save")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
 from starlette.responses import JSONResponse, Response
@@ -31,6 +31,24 @@ def visible_case(ctx: Context) -> Case:
         raise not_found("case")
     require_case(ctx.db, ctx.current_user, case)
     return case
+
+
+class CaseMaterial(Protocol):
+    """A row that belongs to one case (an ECG, a slide): seen by exactly those who see the case."""
+
+    case: Case
+
+
+M = TypeVar("M", bound=CaseMaterial)
+
+
+def visible_material(ctx: Context, model: type[M], path_key: str, what: str) -> M:
+    """The `model` row named by `path_key` in the path, if this user may see its case."""
+    row = ctx.db.get(model, ctx.path[path_key])
+    if row is None:
+        raise not_found(what)
+    require_case(ctx.db, ctx.current_user, row.case)
+    return row
 
 
 def permitted(ctx: Context, case: Case, action: Action) -> CaseStatus:

@@ -15,30 +15,15 @@ from starlette.responses import JSONResponse, Response
 
 from imaging.ecg import ACCEPTED, FORMAT_NAMES, InvalidEcg, UnsupportedEcg, from_bytes
 from imaging.ecg.render import MEDIA_TYPES
-from server.access import CLINICAL_ROLES, require_case
-from server.api.routing import Access, ApiError, Context, api_route, not_found
+from server.access import CLINICAL_ROLES
+from server.api.cases import visible_case, visible_material
+from server.api.routing import Access, ApiError, Context, api_route
 from server.ecg_ingest import ingest_ecg, page_key, queue_processing
-from server.models import Case, EcgRecord, Role
+from server.models import EcgRecord, Role
 from server.storage import ObjectNotFound, ObjectStore
 
 MAX_ECG_BYTES = 64 << 20  # a 10 s 12-lead is well under 1 MB in any format; a long rhythm strip a few MB
 MIN_VIEWER_RATE = 50
-
-
-def _case(ctx: Context) -> Case:
-    case = ctx.db.get(Case, ctx.path["case_id"])
-    if case is None:
-        raise not_found("case")
-    require_case(ctx.db, ctx.current_user, case)
-    return case
-
-
-def _record(ctx: Context) -> EcgRecord:
-    row = ctx.db.get(EcgRecord, ctx.path["ecg_id"])
-    if row is None:
-        raise not_found("ECG")
-    require_case(ctx.db, ctx.current_user, row.case)
-    return row
 
 
 def _audit_read(ctx: Context, row: EcgRecord, what: str) -> None:
@@ -80,7 +65,7 @@ def measurements_json(row: EcgRecord) -> dict[str, Any]:
 
 def upload_ecg(ctx: Context) -> Response:
     """The file is the raw request body; its name (optional, for the record) is the `filename` query."""
-    case = _case(ctx)
+    case = visible_case(ctx)
     data: bytes = ctx.body or b""
     filename = ctx.request.query_params.get("filename", "").replace("\\", "/").rsplit("/", 1)[-1]
     store: ObjectStore = ctx.request.app.state.store
@@ -106,20 +91,20 @@ def upload_ecg(ctx: Context) -> Response:
 
 
 def list_ecgs(ctx: Context) -> Response:
-    case = _case(ctx)
+    case = visible_case(ctx)
     rows = ctx.db.scalars(select(EcgRecord).where(EcgRecord.case_id == case.id).order_by(EcgRecord.id)).all()
     ctx.audit("ecg_list_read", resource_type="case", resource_id=case.id, patient_id=case.patient_id)
     return JSONResponse({"items": [ecg_json(row) for row in rows]})
 
 
 def get_ecg(ctx: Context) -> Response:
-    row = _record(ctx)
+    row = visible_material(ctx, EcgRecord, "ecg_id", "ECG")
     _audit_read(ctx, row, "record")
     return JSONResponse({**ecg_json(row), "measurements": measurements_json(row)})
 
 
 def ecg_measurements(ctx: Context) -> Response:
-    row = _record(ctx)
+    row = visible_material(ctx, EcgRecord, "ecg_id", "ECG")
     _audit_read(ctx, row, "measurements")
     return JSONResponse(measurements_json(row))
 
@@ -135,7 +120,7 @@ def _viewer_rate(ctx: Context, native: float) -> int:
 
 def ecg_samples(ctx: Context) -> Response:
     """Every lead in µV for a browser viewer; `?rate=` downsamples (anti-aliased) to at most that rate."""
-    row = _record(ctx)
+    row = visible_material(ctx, EcgRecord, "ecg_id", "ECG")
     record = from_bytes(ctx.request.app.state.store.read_bytes(row.record_key))
     rate = _viewer_rate(ctx, record.sampling_rate)
     samples = record.samples
@@ -156,7 +141,7 @@ def ecg_samples(ctx: Context) -> Response:
 
 
 def _page(ctx: Context, fmt: str) -> Response:
-    row = _record(ctx)
+    row = visible_material(ctx, EcgRecord, "ecg_id", "ECG")
     if row.render_state != "ready":
         detail = row.render_error or "the page is being rendered; try again shortly"
         raise ApiError(409 if row.render_state == "pending" else 422, f"page_{row.render_state}", detail)

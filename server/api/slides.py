@@ -33,7 +33,8 @@ from imaging.wsi import (
     dzi_xml,
     level_tiles,
 )
-from server.access import CLINICAL_ROLES, require_case
+from server.access import CLINICAL_ROLES
+from server.api.cases import visible_case, visible_material
 from server.api.routing import (
     Access,
     ApiError,
@@ -43,7 +44,7 @@ from server.api.routing import (
     api_stream_route,
     not_found,
 )
-from server.models import Case, Role, Slide
+from server.models import Role, Slide
 from server.slide_ingest import (
     MEDIA_TYPES,
     SlideOutcome,
@@ -60,22 +61,6 @@ from server.storage import ObjectNotFound, ObjectStore
 
 MAX_SLIDE_BYTES = 8 << 30  # the largest scans are about 4 GB
 TILE_CACHE_CONTROL = "private, max-age=86400"
-
-
-def _case(ctx: Context) -> Case:
-    case = ctx.db.get(Case, ctx.path["case_id"])
-    if case is None:
-        raise not_found("case")
-    require_case(ctx.db, ctx.current_user, case)
-    return case
-
-
-def _slide(ctx: Context) -> Slide:
-    row = ctx.db.get(Slide, ctx.path["slide_id"])
-    if row is None:
-        raise not_found("slide")
-    require_case(ctx.db, ctx.current_user, row.case)
-    return row
 
 
 def _audit_read(ctx: Context, row: Slide, part: str) -> None:
@@ -144,7 +129,7 @@ def _check_and_store(
 async def upload_slide(ctx: StreamContext) -> Response:
     """The slide is the raw request body (streamed); its name, for the record, is the `filename` query."""
     filename = ctx.request.query_params.get("filename", "").replace("\\", "/").rsplit("/", 1)[-1]
-    case_id: int = await ctx.run(lambda c: _case(c).id)
+    case_id: int = await ctx.run(lambda c: visible_case(c).id)
     store: ObjectStore = ctx.request.app.state.store
     # Spooled beside the data, not in /tmp: that is often a RAM disk, and slides are gigabytes.
     spool_root = ctx.settings.data_dir / "slide-uploads"
@@ -160,7 +145,7 @@ async def upload_slide(ctx: StreamContext) -> Response:
         )
 
     def record(c: Context) -> dict[str, Any]:
-        case = _case(c)
+        case = visible_case(c)
         outcome: SlideOutcome = record_slide(
             c.db,
             case=case,
@@ -188,26 +173,26 @@ async def upload_slide(ctx: StreamContext) -> Response:
 
 
 def list_slides(ctx: Context) -> Response:
-    case = _case(ctx)
+    case = visible_case(ctx)
     rows = ctx.db.scalars(select(Slide).where(Slide.case_id == case.id).order_by(Slide.id)).all()
     ctx.audit("slide_list_read", resource_type="case", resource_id=case.id, patient_id=case.patient_id)
     return JSONResponse({"items": [slide_json(row) for row in rows]})
 
 
 def get_slide(ctx: Context) -> Response:
-    row = _slide(ctx)
+    row = visible_material(ctx, Slide, "slide_id", "slide")
     _audit_read(ctx, row, "metadata")
     return JSONResponse(slide_json(row))
 
 
 def slide_dzi(ctx: Context) -> Response:
-    row = _slide(ctx)
+    row = visible_material(ctx, Slide, "slide_id", "slide")
     _audit_read(ctx, row, "dzi")
     return Response(dzi_xml(row.width, row.height), media_type=DZI_MEDIA_TYPE)
 
 
 def slide_thumbnail(ctx: Context) -> Response:
-    row = _slide(ctx)
+    row = visible_material(ctx, Slide, "slide_id", "slide")
     try:
         content = ctx.request.app.state.store.read_bytes(thumbnail_key(row))
     except ObjectNotFound:
@@ -218,7 +203,7 @@ def slide_thumbnail(ctx: Context) -> Response:
 
 def slide_tile(ctx: Context) -> Response:
     """A cached tile, or one rendered now from the staged slide and cached for every later request."""
-    row = _slide(ctx)
+    row = visible_material(ctx, Slide, "slide_id", "slide")
     level, col, row_index = ctx.path["level"], ctx.path["col"], ctx.path["row"]
     grid = level_tiles(row.width, row.height)
     if not (level < len(grid) and col < grid[level][0] and row_index < grid[level][1]):

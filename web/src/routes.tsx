@@ -18,6 +18,7 @@ import ReferralNewPage from "./pages/ReferralNewPage";
 import ReferralPage from "./pages/ReferralPage";
 import ReferralsPage from "./pages/ReferralsPage";
 import EcgViewerPage from "./pages/EcgViewerPage";
+import LazySlideViewerPage from "./pages/LazySlideViewerPage";
 import { VIEWER_ROLES } from "./viewer/roles";
 
 export type PageKey =
@@ -42,6 +43,7 @@ export type PageKey =
   | "caseImages"
   | "viewer"
   | "ecgViewer"
+  | "slideViewer"
   | "referral"
   | "referralNew";
 
@@ -86,6 +88,7 @@ export const PAGES: Record<PageKey, PageDef> = {
   caseImages: page("caseImages", "/cases/:caseId/images", VIEWER_ROLES, CaseImagesPage),
   viewer: page("viewer", "/viewer/:studyUid", VIEWER_ROLES, LazyViewerPage),
   ecgViewer: page("ecgViewer", "/cases/:caseId/ecgs/:ecgId", VIEWER_ROLES, EcgViewerPage),
+  slideViewer: page("slideViewer", "/cases/:caseId/slides/:slideId", VIEWER_ROLES, LazySlideViewerPage),
   referral: page("referral", "/referrals/:referralId", ["requester", ...REFERRAL_DESK_ROLES], ReferralPage),
   referralNew: page("referralNew", "/cases/:caseId/refer", ["requester"], ReferralNewPage),
 };

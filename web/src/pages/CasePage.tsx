@@ -18,6 +18,7 @@ import CaseActions from "../components/CaseActions";
 import CaseStudies from "../components/CaseStudies";
 import CaseTimeline from "../components/CaseTimeline";
 import CaseEcgs from "../components/ecg/CaseEcgs";
+import CaseSlides from "../components/slides/CaseSlides";
 import DicomUploader from "../components/DicomUploader";
 import PageHeader from "../components/PageHeader";
 import Panel from "../components/Panel";
@@ -228,6 +229,17 @@ export default function CasePage(_props: { page: PageDef }) {
           <CaseEcgs
             caseId={detail.id}
             mayAttach={user.role === "requester" && !["closed", "cancelled"].includes(detail.status)}
+            refreshKey={detail.updated_at}
+          />
+        </section>
+      ) : null}
+
+      {detail.kind === "pathology" ? (
+        <section className="case-section">
+          <h2 className="section-title">{t("slides.section")}</h2>
+          <CaseSlides
+            caseId={detail.id}
+            mayUpload={user.role === "requester" && !["closed", "cancelled"].includes(detail.status)}
             refreshKey={detail.updated_at}
           />
         </section>

@@ -1,13 +1,14 @@
 // The ECGs attached to a case, each with its page thumbnail and a link to the viewer; the requester of an
 // ECG case attaches another file (any accepted format; the server names the formats when it refuses one).
 
-import { useRef, useState } from "react";
+import { useState } from "react";
 import { Link } from "react-router-dom";
 import { useTranslation } from "react-i18next";
 import { ecgPageUrl, listCaseEcgs, uploadEcg, type Ecg } from "../../apis/ecg";
 import { formatDateTime } from "../../dates";
 import { errorMessage } from "../../errors";
 import { useLoad } from "../../hooks/useLoad";
+import RawFileUpload from "../RawFileUpload";
 
 function EcgItem({ caseId, ecg }: { caseId: number; ecg: Ecg }) {
   const { t, i18n } = useTranslation();
@@ -42,50 +43,16 @@ function EcgItem({ caseId, ecg }: { caseId: number; ecg: Ecg }) {
 
 function AttachEcg({ caseId, onAttached }: { caseId: number; onAttached: () => void }) {
   const { t } = useTranslation();
-  const input = useRef<HTMLInputElement>(null);
-  const [state, setState] = useState<{ kind: "idle" | "busy" } | { kind: "done"; status: string } | { kind: "error"; message: string }>({
-    kind: "idle",
-  });
-  async function attach(file: File) {
-    setState({ kind: "busy" });
-    try {
-      const result = await uploadEcg(caseId, file);
-      setState({ kind: "done", status: result.status });
-      onAttached();
-    } catch (err) {
-      setState({ kind: "error", message: errorMessage(err, t) });
-    } finally {
-      if (input.current) input.current.value = "";
-    }
-  }
   return (
-    <div className="ecg-attach" data-testid="ecg-attach">
-      <label className="field">
-        <span className="field-label">{t("ecg.attach")}</span>
-        <input
-          ref={input}
-          type="file"
-          data-testid="ecg-file"
-          disabled={state.kind === "busy"}
-          onChange={(e) => {
-            const file = e.target.files?.[0];
-            if (file) void attach(file);
-          }}
-        />
-      </label>
-      <span className="text-muted">{t("ecg.attachHint")}</span>
-      {state.kind === "busy" ? <p className="loading">{t("upload.uploading")}</p> : null}
-      {state.kind === "done" ? (
-        <p className="form-ok" data-testid="ecg-attached" data-status={state.status}>
-          {state.status === "duplicate" ? t("ecg.duplicate") : t("ecg.attached")}
-        </p>
-      ) : null}
-      {state.kind === "error" ? (
-        <p className="form-error" role="alert" data-testid="ecg-attach-error">
-          {state.message}
-        </p>
-      ) : null}
-    </div>
+    <RawFileUpload
+      upload={(file) => uploadEcg(caseId, file)}
+      onUploaded={onAttached}
+      testIds={{ root: "ecg-attach", file: "ecg-file", done: "ecg-attached", error: "ecg-attach-error" }}
+      label={t("ecg.attach")}
+      hint={t("ecg.attachHint")}
+      doneText={t("ecg.attached")}
+      duplicateText={t("ecg.duplicate")}
+    />
   );
 }
 

@@ -1,0 +1,101 @@
+// A case's whole-slide images (server/api/slides.py): list, one slide's de-identified metadata, its deep-zoom
+// descriptor and tile URLs, and the upload of a slide file as the raw (streamed) request body.
+
+import { ApiError, csrfHeaders, request } from "../api";
+
+export interface Slide {
+  id: number;
+  case_id: number;
+  filename: string;
+  format: string;
+  vendor: string | null;
+  width: number;
+  height: number;
+  levels: { width: number; height: number; downsample: number }[];
+  /** Microns per base-level pixel; null when the scanner did not record it. */
+  mpp_x: number | null;
+  mpp_y: number | null;
+  objective_power: number | null;
+  tiles_state: "pending" | "ready" | "failed" | string;
+  tiles_error: string | null;
+  dzi: string;
+  created_at: string;
+}
+
+/** What the viewer needs from the DZI descriptor to address tiles itself. */
+export interface DeepZoom {
+  width: number;
+  height: number;
+  tileSize: number;
+  overlap: number;
+  format: string;
+}
+
+const slidePath = (slideId: number | string) => `/api/slides/${encodeURIComponent(String(slideId))}`;
+
+export async function listCaseSlides(caseId: number | string, signal?: AbortSignal): Promise<Slide[]> {
+  const data = await request<{ items: Slide[] }>("GET", `/api/cases/${encodeURIComponent(String(caseId))}/slides`, { signal });
+  return data.items ?? [];
+}
+
+export function getSlide(slideId: number | string, signal?: AbortSignal): Promise<Slide> {
+  return request<Slide>("GET", slidePath(slideId), { signal });
+}
+
+export function slideThumbnailUrl(slideId: number | string): string {
+  return `${slidePath(slideId)}/thumbnail.jpeg`;
+}
+
+/** Tile URLs are `<this>{level}/{col}_{row}.{format}` — the DZI layout under our own path. */
+export function slideTilesUrl(slideId: number | string): string {
+  return `${slidePath(slideId)}/tiles/`;
+}
+
+/** The server's DZI XML parsed; the session cookie goes with it (same origin). */
+export async function getDeepZoom(slideId: number | string, signal?: AbortSignal): Promise<DeepZoom> {
+  let response: Response;
+  try {
+    response = await fetch(`${slidePath(slideId)}/dzi`, { credentials: "same-origin", signal });
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    throw new ApiError(0, "network_error", null);
+  }
+  if (!response.ok) throw new ApiError(response.status, `http_${response.status}`, null);
+  const doc = new DOMParser().parseFromString(await response.text(), "application/xml");
+  const image = doc.documentElement;
+  const size = image.getElementsByTagNameNS("*", "Size")[0];
+  const number = (el: Element | undefined, name: string) => Number(el?.getAttribute(name));
+  const zoom = {
+    width: number(size, "Width"),
+    height: number(size, "Height"),
+    tileSize: number(image, "TileSize"),
+    overlap: number(image, "Overlap"),
+    format: image.getAttribute("Format") ?? "jpeg",
+  };
+  if (![zoom.width, zoom.height, zoom.tileSize].every((n) => Number.isFinite(n) && n > 0)) {
+    throw new ApiError(502, "invalid_dzi", null);
+  }
+  return zoom;
+}
+
+/** The file goes as the raw body (streamed by the server to disk); its name rides in the `filename` query. */
+export async function uploadSlide(caseId: number | string, file: File): Promise<Slide & { status: string }> {
+  const url = `/api/cases/${encodeURIComponent(String(caseId))}/slides?filename=${encodeURIComponent(file.name)}`;
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/octet-stream", Accept: "application/json", ...csrfHeaders() },
+      body: file,
+    });
+  } catch {
+    throw new ApiError(0, "network_error", null);
+  }
+  const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+  if (!response.ok) {
+    const code = typeof body.error === "string" ? body.error : `http_${response.status}`;
+    throw new ApiError(response.status, code, typeof body.detail === "string" ? body.detail : null, null, body);
+  }
+  return body as unknown as Slide & { status: string };
+}

@@ -1122,3 +1122,20 @@ class Slide(Base):
 
     case: Mapped[Case] = relationship()
     original_file: Mapped[StoredFile] = relationship()
+
+
+class SlideAnnotation(Base):
+    """A reader's point, line or polygon on a slide, in base-level pixels; lengths and areas follow from
+    the slide's microns per pixel, so they are computed when read rather than stored."""
+
+    __tablename__ = "slide_annotations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slide_id: Mapped[int] = mapped_column(ForeignKey("slides.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    tool: Mapped[str] = mapped_column(String(16))  # point | line | polygon
+    points: Mapped[list[dict[str, float]]] = mapped_column(JSON)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    author: Mapped[User] = relationship()

@@ -18,7 +18,7 @@ from server.config import Settings, load_settings
 from server.db import make_engine, make_session_factory, transaction
 from server.demo import load_demo
 from server.migrate import upgrade
-from server.models import Case, Institution
+from server.models import Case, CaseKind, CaseStatus, CentreKind, Institution, ReadingCentre, User
 from server.storage import open_store
 from tests.support.live import LivePlatform, live_platform
 from tests.support.services import TEST_QUEUE, postgres_database, redis_url
@@ -130,3 +130,25 @@ def sign_in(client: TestClient, username: str, password: str = DEMO_PASSWORD) ->
     response = client.post("/api/auth/login", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
     return response.json()["csrf_token"]
+
+
+@pytest.fixture(scope="session")
+def pathology_case(session_factory, demo) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """A pathology case of the demo village clinic, read by the county's pathology centre."""
+    with session_factory() as db, db.begin():
+        clinic = db.scalar(select(Institution).where(Institution.name == "青山村卫生室"))
+        other = db.scalars(select(Case).where(Case.institution_id == clinic.id).order_by(Case.id)).first()
+        centre = db.scalar(select(ReadingCentre).where(ReadingCentre.kind == CentreKind.PATHOLOGY))
+        village = db.scalar(select(User).where(User.username == "village"))
+        case = Case(
+            institution_id=clinic.id,
+            patient_id=other.patient_id,
+            created_by_id=village.id,
+            kind=CaseKind.PATHOLOGY,
+            status=CaseStatus.QUEUED,
+            clinical_question="术中冰冻",
+            centre_id=centre.id,
+        )
+        db.add(case)
+        db.flush()
+        return case.id, case.patient_id

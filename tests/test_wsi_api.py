@@ -18,42 +18,13 @@ from sqlalchemy import func, select
 from imaging.wsi import TileSource, open_slide
 from server.models import (
     AuditEvent,
-    Case,
-    CaseKind,
-    CaseStatus,
-    CentreKind,
-    Institution,
-    ReadingCentre,
     Slide,
     StoredFile,
-    User,
 )
 from server.slide_ingest import tile_key
 from tests.conftest import sign_in
 from tests.support import wsi_factory
 from tests.test_wsi_formats import CACHE
-
-
-@pytest.fixture(scope="module")
-def pathology_case(session_factory, demo) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-    """A pathology case of the demo village clinic, read by the county's pathology centre."""
-    with session_factory() as db, db.begin():
-        clinic = db.scalar(select(Institution).where(Institution.name == "青山村卫生室"))
-        other = db.scalars(select(Case).where(Case.institution_id == clinic.id).order_by(Case.id)).first()
-        centre = db.scalar(select(ReadingCentre).where(ReadingCentre.kind == CentreKind.PATHOLOGY))
-        village = db.scalar(select(User).where(User.username == "village"))
-        case = Case(
-            institution_id=clinic.id,
-            patient_id=other.patient_id,
-            created_by_id=village.id,
-            kind=CaseKind.PATHOLOGY,
-            status=CaseStatus.QUEUED,
-            clinical_question="术中冰冻",
-            centre_id=centre.id,
-        )
-        db.add(case)
-        db.flush()
-        return case.id, case.patient_id
 
 
 @pytest.fixture(scope="module")

@@ -164,9 +164,16 @@ def test_pathologist_zooms_two_levels_and_measures_in_microns(live_server, tmp_p
         assert area["areaUm2"] == pytest.approx(160 * side * 120 * side, rel=0.03)
         assert hook(page, "zoom()") == pytest.approx(zoom, rel=1e-3)  # drawing moved nothing
         assert page.locator("[data-testid=slide-overlay] .slide-mark").count() >= 2
-        # No endpoint stores slide annotations yet: the page says so instead of offering a save.
-        expect(page.get_by_test_id("slide-annotations-unsaved")).to_be_visible()
+        # Saved to the case: after a reload the same two marks come back, measured the same.
+        page.get_by_test_id("slide-annotations-save").click()
+        expect(page.get_by_test_id("slide-annotations-saved")).to_have_attribute(
+            "data-state", "saved", timeout=SEEN
+        )
         screenshot(page, "slide-annotation.png")
+        page.reload()
+        expect(page.get_by_test_id("slide-annotation")).to_have_count(2, timeout=SEEN)
+        reloaded = page.get_by_test_id("slide-annotation").first
+        assert float(reloaded.get_attribute("data-length-um")) == pytest.approx(expected_um, rel=0.02)
 
         assert not errors, errors
         assert not doctor_errors, doctor_errors

@@ -99,3 +99,26 @@ export async function uploadSlide(caseId: number | string, file: File): Promise<
   }
   return body as unknown as Slide & { status: string };
 }
+
+/** A saved mark as the server returns it: base-level pixel points, µm figures from the slide's calibration. */
+export interface SavedSlideAnnotation {
+  id: number;
+  tool: "point" | "line" | "polygon";
+  points: { x: number; y: number }[];
+  label: string;
+  author: { id: number; display_name: string };
+  length_um: number | null;
+  area_um2: number | null;
+}
+
+export async function listSlideAnnotations(slideId: number | string, signal?: AbortSignal): Promise<SavedSlideAnnotation[]> {
+  return (await request<{ items: SavedSlideAnnotation[] }>("GET", `${slidePath(slideId)}/annotations`, { signal })).items;
+}
+
+/** Replace the caller's own marks on the slide; answers every reader's marks as saved. */
+export async function saveSlideAnnotations(
+  slideId: number | string,
+  items: { tool: string; points: { x: number; y: number }[] }[],
+): Promise<SavedSlideAnnotation[]> {
+  return (await request<{ items: SavedSlideAnnotation[] }>("POST", `${slidePath(slideId)}/annotations`, { body: { items } })).items;
+}

@@ -1,13 +1,23 @@
 // The slide viewer (/cases/:caseId/slides/:slideId): pan and zoom through the deep-zoom pyramid, a scale bar
 // from the scanner's microns per pixel, and point / line (µm) / polygon (µm²) measurements drawn on an SVG
-// overlay in base-level image pixels. The measurements live in this page only: the case's annotation API
-// holds DICOM annotations (study / series / SOP UIDs), not slide ones. `window.__slideViewer` is a
+// overlay in base-level image pixels, saved to the case (`/api/slides/{id}/annotations`; the server
+// recomputes µm and µm² from the slide's calibration). `window.__slideViewer` is a
 // read-only test hook (web/README.md).
 
 import { useEffect, useReducer, useRef, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { useTranslation } from "react-i18next";
-import { getDeepZoom, getSlide, slideTilesUrl, type DeepZoom, type Slide } from "../apis/slides";
+import {
+  getDeepZoom,
+  getSlide,
+  listSlideAnnotations,
+  saveSlideAnnotations,
+  slideTilesUrl,
+  type DeepZoom,
+  type SavedSlideAnnotation,
+  type Slide,
+} from "../apis/slides";
+import { useUser } from "../auth";
 import { errorMessage } from "../errors";
 import { useLoad } from "../hooks/useLoad";
 import type { PageDef } from "../routes";
@@ -25,6 +35,14 @@ import {
 } from "../slides/measure";
 
 const TOOLS: readonly Tool[] = ["pan", "point", "line", "polygon"];
+
+/** A saved mark back in the viewer's form, measured again with this slide's calibration. */
+function fromSaved(saved: SavedSlideAnnotation, mpp: Mpp | null): Annotation | null {
+  const [a, b] = saved.points;
+  if (saved.tool === "point") return { tool: "point", points: [a] };
+  if (!mpp) return null;
+  return saved.tool === "line" ? line(a, b, mpp) : polygon(saved.points, mpp);
+}
 
 interface SlideViewerTestApi {
   zoom(): number;
@@ -95,7 +113,38 @@ function Viewer({ slide, zoom }: { slide: Slide; zoom: DeepZoom }) {
   const [tool, setTool] = useState<Tool>("pan");
   const [annotations, setAnnotations] = useState<Annotation[]>([]);
   const [draft, setDraftState] = useState<Point[]>([]);
+  const [saving, setSaving] = useState<{ state: "idle" | "saving" | "saved" | "error"; message?: string }>({ state: "idle" });
   const mpp = slideMpp(slide);
+  const user = useUser();
+
+  // The reader's own marks saved to the case before (saving replaces exactly these).
+  useEffect(() => {
+    const controller = new AbortController();
+    listSlideAnnotations(slide.id, controller.signal)
+      .then((saved) =>
+        setAnnotations(
+          saved
+            .filter((a) => a.author.id === user.id)
+            .map((a) => fromSaved(a, mpp))
+            .filter((a): a is Annotation => a !== null),
+        ),
+      )
+      .catch(() => undefined);
+    return () => controller.abort();
+  }, [slide.id, user.id]);
+
+  async function save() {
+    setSaving({ state: "saving" });
+    try {
+      const saved = await saveSlideAnnotations(
+        slide.id,
+        annotations.map((a) => ({ tool: a.tool, points: a.points })),
+      );
+      setSaving({ state: "saved", message: t("slides.saved", { count: saved.filter((a) => a.author.id === user.id).length }) });
+    } catch (error) {
+      setSaving({ state: "error", message: errorMessage(error, t) });
+    }
+  }
 
   // Clicks reach OpenSeadragon's handlers, set once; they read the tool through this ref, and the draft
   // through its own, updated at once (two clicks of a double click come before any re-render).
@@ -273,9 +322,24 @@ function Viewer({ slide, zoom }: { slide: Slide; zoom: DeepZoom }) {
             </li>
           ))}
         </ol>
-        <p className="text-muted" data-testid="slide-annotations-unsaved">
-          {t("slides.notSaved")}
-        </p>
+        <div className="form-actions">
+          <button
+            type="button"
+            className="btn btn-primary"
+            data-testid="slide-annotations-save"
+            disabled={saving.state === "saving"}
+            onClick={() => void save()}
+          >
+            {t("slides.save")}
+          </button>
+          <span
+            className={saving.state === "error" ? "form-error" : "text-muted"}
+            data-testid="slide-annotations-saved"
+            data-state={saving.state}
+          >
+            {saving.message ?? ""}
+          </span>
+        </div>
       </div>
     </section>
   );

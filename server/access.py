@@ -151,12 +151,17 @@ def share_link_for(db: Session, token: str) -> ShareLink | None:
     return db.scalar(select(ShareLink).where(ShareLink.token_hash == token_hash(token)))
 
 
-def share_link_refusal(link: ShareLink, now: datetime | None = None) -> Literal["revoked", "expired"] | None:
-    """Why a link may no longer be used, or None while it may."""
+def share_link_refusal(
+    link: ShareLink, now: datetime | None = None
+) -> Literal["revoked", "expired", "withdrawn"] | None:
+    """Why a link may no longer be used, or None while it may. A link dies with its creator's account,
+    as their sessions do: whoever deactivates a departed colleague needs not hunt for their links."""
     if link.revoked_at is not None:
         return "revoked"
     if link.expires_at <= (now or utcnow()):
         return "expired"
+    if not link.created_by.active:
+        return "withdrawn"
     return None
 
 

@@ -13,8 +13,10 @@ from dicomweb_client.api import DICOMwebClient
 from sqlalchemy import String, cast, select, update
 from starlette.testclient import TestClient
 
-from server.models import AuditEvent, Case, Institution, ShareLink, utcnow
-from tests.conftest import sign_in
+from server.auth.passwords import hash_password
+from server.db import transaction
+from server.models import AuditEvent, Case, Institution, ShareLink, User, utcnow
+from tests.conftest import DEMO_PASSWORD, sign_in
 from tests.support.dicom_factory import ct_series
 from tests.test_dicomweb import bearer, split_multipart, stow
 
@@ -306,3 +308,27 @@ def test_dicomweb_client_reads_through_a_link(live_server) -> None:  # type: ign
     assert len(frames[0]) == 256 * 256 * 2
     instance = client.retrieve_instance(live_server.study_uid, live_server.series_uid, sop)
     assert instance.SOPInstanceUID == sop and instance.Rows == 256
+
+
+def test_a_link_ends_with_its_creators_account(client: TestClient, shared: Shared, session_factory) -> None:  # type: ignore[no-untyped-def]
+    with transaction(session_factory) as db:
+        model = db.scalar(select(User).where(User.username == "radiologist"))
+        db.add(
+            User(
+                username="departing-reader",
+                display_name="调离医生",
+                password_hash=hash_password(DEMO_PASSWORD),
+                role=model.role,
+                institution_id=model.institution_id,
+                centre_id=model.centre_id,
+            )
+        )
+    link = create_link(client, "departing-reader", shared)
+    assert link.status_code == 201, link.text
+    series = f"/share/{link.json()['token']}/dicomweb/studies/{shared.study_uid}/series"
+    assert client.get(series).status_code == 200
+    with transaction(session_factory) as db:
+        db.execute(update(User).where(User.username == "departing-reader").values(active=False))
+    refused = client.get(series)
+    assert refused.status_code == 410 and refused.json()["error"] == "share_link_withdrawn"
+    assert "no longer has an account" in refused.json()["detail"]

@@ -200,6 +200,13 @@ def _open_link(ctx: Context) -> ShareLink:
             outcome=DENIED,
             detail={"reason": refusal, "path": ctx.request.url.path},
         )
+        if refusal == "withdrawn":
+            raise ApiError(
+                410,
+                "share_link_withdrawn",
+                "this share link was withdrawn: the colleague who shared it no longer has an account",
+                keep_changes=True,
+            )
         at = (link.revoked_at or link.expires_at).isoformat()  # revoked_at is set exactly when revoked
         said = "was revoked" if refusal == "revoked" else "expired"
         raise ApiError(

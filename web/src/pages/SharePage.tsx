@@ -19,9 +19,10 @@ type Load = { status: "loading" } | { status: "error"; error: unknown } | { stat
 function Refusal({ error }: { error: unknown }) {
   const { t } = useTranslation();
   const code = error instanceof ApiError ? error.code : "";
-  if (code === "share_link_expired" || code === "share_link_revoked")
+  const ended = { share_link_expired: "share.expired", share_link_revoked: "share.revoked", share_link_withdrawn: "share.withdrawn" } as const;
+  if (code in ended)
     return (
-      <Panel tone="warning" title={t(code === "share_link_expired" ? "share.expired" : "share.revoked")} testId="share-refused">
+      <Panel tone="warning" title={t(ended[code as keyof typeof ended])} testId="share-refused">
         <p>{t("share.askAgain")}</p>
       </Panel>
     );

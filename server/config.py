@@ -44,6 +44,21 @@ class DimsePeer:
 
 
 @dataclass(frozen=True)
+class RtcSettings:
+    """ICE servers handed to consult peers, and the signalling server's public address.
+
+    Never a public default: with no STUN/TURN named, peers use host candidates only (a LAN).
+    """
+
+    stun_urls: tuple[str, ...] = ()
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str = ""  # coturn's static-auth-secret: TURN credentials are signed, time-limited
+    turn_ttl_seconds: int = 3600
+    signaling_url: str = ""  # ws(s)://host:port as browsers reach it; empty: the API's host, signalling port
+    grace_seconds: int = 30  # a dropped peer keeps its place this long
+
+
+@dataclass(frozen=True)
 class Settings:
     mode: str
     data_dir: Path
@@ -67,6 +82,7 @@ class Settings:
     dimse_port: int = 11112
     dimse_ae_title: str = "TELEMED"
     dimse_peers: tuple[DimsePeer, ...] = ()
+    rtc: RtcSettings = field(default_factory=RtcSettings)
     web_dist: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "web" / "dist")
 
     @property
@@ -144,6 +160,32 @@ def _dimse_peers(env: Mapping[str, str]) -> tuple[DimsePeer, ...]:
             raise ConfigError(f"{name} names calling AE title {title!r} twice")
         peers[title] = DimsePeer(title, int(institution), username.strip() or None)
     return tuple(peers.values())
+
+
+def _urls(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> tuple[str, ...]:
+    urls = tuple(url.strip() for url in (env.get(name) or "").split(",") if url.strip())
+    for url in urls:
+        if not url.startswith(schemes):
+            raise ConfigError(f"{name} entries must start with {' or '.join(schemes)}, got {url!r}")
+    return urls
+
+
+def _rtc_settings(env: Mapping[str, str]) -> RtcSettings:
+    turn_urls = _urls(env, "TELEMED_TURN_URLS", ("turn:", "turns:"))
+    turn_secret = env.get("TELEMED_TURN_SECRET", "").strip()
+    if turn_urls and not turn_secret:
+        raise ConfigError("TELEMED_TURN_SECRET is required when TELEMED_TURN_URLS is set")
+    signaling_url = env.get("TELEMED_SIGNALING_URL", "").strip().rstrip("/")
+    if signaling_url and not signaling_url.startswith(("ws://", "wss://")):
+        raise ConfigError(f"TELEMED_SIGNALING_URL must be a ws:// or wss:// URL, got {signaling_url!r}")
+    return RtcSettings(
+        stun_urls=_urls(env, "TELEMED_STUN_URLS", ("stun:", "stuns:")),
+        turn_urls=turn_urls,
+        turn_secret=turn_secret,
+        turn_ttl_seconds=_int(env, "TELEMED_TURN_TTL_SECONDS", 3600, minimum=60),
+        signaling_url=signaling_url,
+        grace_seconds=_int(env, "TELEMED_SIGNALING_GRACE_SECONDS", 30),
+    )
 
 
 def _embedded_secret(data_dir: Path) -> str:
@@ -237,4 +279,5 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         dimse_port=_int(env, "TELEMED_DIMSE_PORT", 11112),
         dimse_ae_title=_ae_title("TELEMED_DIMSE_AE_TITLE", env.get("TELEMED_DIMSE_AE_TITLE") or "TELEMED"),
         dimse_peers=_dimse_peers(env),
+        rtc=_rtc_settings(env),
     )

@@ -74,3 +74,35 @@ def test_target_times_are_configurable(tmp_path: Path) -> None:
     assert (settings.urgent_target_minutes, settings.routine_target_hours) == (45, 24)
     with pytest.raises(ConfigError, match="TELEMED_URGENT_TARGET_MINUTES"):
         load_settings(environ={**env, "TELEMED_URGENT_TARGET_MINUTES": "soon"})
+
+
+def test_ice_servers_are_never_a_public_default(tmp_path: Path) -> None:
+    rtc = load_settings(environ={"TELEMED_DATA_DIR": str(tmp_path)}).rtc
+    assert (rtc.stun_urls, rtc.turn_urls, rtc.signaling_url) == ((), (), "")
+    rtc = load_settings(
+        environ={
+            "TELEMED_DATA_DIR": str(tmp_path),
+            "TELEMED_TURN_URLS": "turn:turn.example.cn:3478?transport=udp, turns:turn.example.cn:443?transport=tcp",
+            "TELEMED_TURN_SECRET": "s3cret",
+            "TELEMED_SIGNALING_URL": "wss://consult.example.cn/",
+        }
+    ).rtc
+    assert rtc.turn_urls == (
+        "turn:turn.example.cn:3478?transport=udp",
+        "turns:turn.example.cn:443?transport=tcp",
+    )
+    assert rtc.signaling_url == "wss://consult.example.cn"
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"TELEMED_TURN_URLS": "turn:turn.example.cn:3478"}, "TELEMED_TURN_SECRET"),
+        ({"TELEMED_STUN_URLS": "http://stun.example.cn"}, "TELEMED_STUN_URLS"),
+        ({"TELEMED_SIGNALING_URL": "http://consult.example.cn"}, "TELEMED_SIGNALING_URL"),
+        ({"TELEMED_TURN_TTL_SECONDS": "10", "TELEMED_TURN_SECRET": "s"}, "TELEMED_TURN_TTL_SECONDS"),
+    ],
+)
+def test_bad_ice_settings_are_refused_by_name(tmp_path: Path, env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        load_settings(environ={"TELEMED_DATA_DIR": str(tmp_path), **env})

@@ -115,7 +115,10 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     if args.nice:
         os.nice(args.nice)  # background rendering yields the CPU to uploads and readers on a shared machine
     concurrency = str(args.concurrency or settings.worker_concurrency)
-    argv = ["worker", "--loglevel", args.loglevel, "--concurrency", concurrency]
+    # The urgent queue first: kombu takes from the listed queues in turn, so an urgent task waits for
+    # at most the tasks already running, never for the backlog behind them.
+    queues = [settings.urgent_queue] if args.urgent_only else [settings.urgent_queue, settings.task_queue]
+    argv = ["worker", "--loglevel", args.loglevel, "--concurrency", concurrency, "--queues", ",".join(queues)]
     if args.beat:
         # The periodic sweeps in the same process: right for one embedded machine, while a deployment
         # with several workers runs exactly one `celery -A worker.app beat` instead.
@@ -240,6 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--nice", type=int, default=0, help="lower the worker's CPU priority by this much")
     worker.add_argument(
         "--beat", action="store_true", help="also run the periodic tasks (one per deployment)"
+    )
+    worker.add_argument(
+        "--urgent-only",
+        action="store_true",
+        help="take only urgent cases' tasks (a worker kept free for them)",
     )
     worker.set_defaults(func=cmd_worker)
     sub.add_parser("migrate", help="apply database migrations, create the object store bucket").set_defaults(

@@ -90,6 +90,12 @@ class Settings:
         return self.mode == EMBEDDED
 
     @property
+    def urgent_queue(self) -> str:
+        """Tasks of urgent cases (术中冰冻, a chest-pain ECG) go here: workers take from it first, and a
+        deployment can run a worker on it alone so they never wait behind a day's preview backlog."""
+        return f"{self.task_queue}.urgent"
+
+    @property
     def broker_folder(self) -> Path:
         """Queue folder of the filesystem broker used in embedded mode."""
         return self.data_dir / "broker"

@@ -115,10 +115,11 @@ def ingest_ecg(
     return EcgOutcome("stored", row.id, record.source_format)
 
 
-def queue_processing(send_task: Callable[..., None], outcome: EcgOutcome) -> None:
-    """Ask the workers for measurements and the page of a newly stored record."""
+def queue_processing(send_task: Callable[..., None], outcome: EcgOutcome, *, urgent: bool = False) -> None:
+    """Ask the workers for measurements and the page of a newly stored record; an urgent case's
+    (chest pain at the village clinic) jumps the queue."""
     if outcome.status == "stored":
-        send_task(PROCESS_TASK, outcome.record_id)
+        send_task(PROCESS_TASK, outcome.record_id, urgent=urgent)
 
 
 def ecg_format_of(data: bytes) -> str | None:

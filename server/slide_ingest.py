@@ -197,9 +197,10 @@ def stored_metadata(slide: Slide) -> SlideMetadata:
     )
 
 
-def queue_tiles(send_task: Callable[..., None], outcome: SlideOutcome) -> None:
+def queue_tiles(send_task: Callable[..., None], outcome: SlideOutcome, *, urgent: bool = False) -> None:
+    """Queue the thumbnail and top levels of a new slide; an urgent case's (a frozen section) jumps the queue."""
     if outcome.status == "stored":
-        send_task(BUILD_TASK, outcome.slide_id)
+        send_task(BUILD_TASK, outcome.slide_id, urgent=urgent)
 
 
 class SlideCache:

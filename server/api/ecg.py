@@ -19,7 +19,7 @@ from server.access import CLINICAL_ROLES
 from server.api.cases import visible_case, visible_material
 from server.api.routing import Access, ApiError, Context, api_route
 from server.ecg_ingest import ingest_ecg, page_key, queue_processing
-from server.models import EcgRecord, Role
+from server.models import EcgRecord, Role, Urgency
 from server.storage import ObjectNotFound, ObjectStore
 
 MAX_ECG_BYTES = 64 << 20  # a 10 s 12-lead is well under 1 MB in any format; a long rhythm strip a few MB
@@ -84,7 +84,7 @@ def upload_ecg(ctx: Context) -> Response:
         patient_id=case.patient_id,
         detail={"status": outcome.status, "format": outcome.source_format, "case_id": case.id},
     )
-    queue_processing(ctx.send_task, outcome)
+    queue_processing(ctx.send_task, outcome, urgent=case.urgency == Urgency.URGENT)
     return JSONResponse(
         {"status": outcome.status, **ecg_json(row)}, status_code=201 if outcome.status == "stored" else 200
     )

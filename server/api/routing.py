@@ -128,10 +128,12 @@ class Context:
         assert self.user is not None, "endpoint is public; no user"
         return self.user
 
-    def send_task(self, name: str, *args: Any) -> None:
-        """Queue a background task once this request's transaction has committed (so it sees the rows)."""
+    def send_task(self, name: str, *args: Any, urgent: bool = False) -> None:
+        """Queue a background task once this request's transaction has committed (so it sees the rows);
+        `urgent` puts it on the urgent queue, which workers take from first."""
         celery = self.request.app.state.celery
-        self.after_commit.append(lambda: celery.send_task(name, args=list(args)))
+        queue = self.request.app.state.settings.urgent_queue if urgent else None
+        self.after_commit.append(lambda: celery.send_task(name, args=list(args), queue=queue))
 
     def audit(self, action: str, **fields: Any) -> None:
         if self.share is not None:  # name the link and its patient; the token itself is never logged

@@ -44,7 +44,7 @@ from server.api.routing import (
     api_stream_route,
     not_found,
 )
-from server.models import Role, Slide
+from server.models import Role, Slide, Urgency
 from server.slide_ingest import (
     MEDIA_TYPES,
     SlideOutcome,
@@ -165,7 +165,7 @@ async def upload_slide(ctx: StreamContext) -> Response:
             patient_id=case.patient_id,
             detail={"status": outcome.status, "format": fmt, "case_id": case.id, "size": size},
         )
-        queue_tiles(c.send_task, outcome)
+        queue_tiles(c.send_task, outcome, urgent=case.urgency == Urgency.URGENT)
         return {"status": outcome.status, **slide_json(row)}
 
     body = await ctx.run(record)

@@ -77,7 +77,7 @@ from server.api.routing import (
 from server.db import transaction
 from server.dicom_ingest import DICOM_MEDIA_TYPE, InvalidDicom, ingest_instance, queue_previews
 from server.ecg_ingest import InvalidEcg, ecg_format_of, ingest_ecg, queue_processing
-from server.models import Case, Role, Upload, UploadState, utcnow
+from server.models import Case, Role, Upload, UploadState, Urgency, utcnow
 from server.storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -763,7 +763,7 @@ def _record_ecg(ctx: Context, upload: Upload, data: bytes, store: ObjectStore, w
         patient_id=where["patient_id"],
         detail={"status": outcome.status, "format": outcome.source_format, "upload": upload.id},
     )
-    queue_processing(ctx.send_task, outcome)
+    queue_processing(ctx.send_task, outcome, urgent=upload.case.urgency == Urgency.URGENT)
     return outcome.status
 
 

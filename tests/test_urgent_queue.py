@@ -1,0 +1,66 @@
+"""Urgent cases' tasks go to the urgent queue: a worker kept for it builds a frozen section's tiles
+while routine work is left to the ordinary workers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from server.models import Case, Slide, Urgency
+from tests.conftest import sign_in
+from tests.support import wsi_factory
+from tests.support.services import process_env, running, telemed_command
+
+
+@pytest.fixture
+def urgent_worker(settings, demo, tmp_path) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    command = telemed_command("worker", "--urgent-only", "--concurrency", "1")
+    with running(command, process_env(settings), log=tmp_path / "urgent-worker.log"):
+        yield
+
+
+def upload(client: TestClient, csrf: str, case_id: int, data: bytes) -> int:
+    response = client.post(
+        f"/api/cases/{case_id}/slides",
+        params={"filename": "frozen.tiff"},
+        content=data,
+        headers={"X-CSRF-Token": csrf, "Content-Type": "application/octet-stream"},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def tiles_state(session_factory, slide_id: int) -> str:  # type: ignore[no-untyped-def]
+    with session_factory() as db:
+        return db.scalar(select(Slide.tiles_state).where(Slide.id == slide_id))
+
+
+def test_a_frozen_section_jumps_the_queue(  # type: ignore[no-untyped-def]
+    client, session_factory, pathology_case, urgent_worker, tmp_path: Path
+) -> None:
+    case_id = pathology_case[0]
+    with session_factory() as db, db.begin():
+        db.get(Case, case_id).urgency = Urgency.URGENT
+    csrf = sign_in(client, "village")
+    urgent = upload(
+        client, csrf, case_id, wsi_factory.pyramidal_tiff(tmp_path / "a.tiff", 1500, 1100).read_bytes()
+    )
+    with session_factory() as db, db.begin():
+        db.get(Case, case_id).urgency = Urgency.ROUTINE
+    routine = upload(
+        client, csrf, case_id, wsi_factory.pyramidal_tiff(tmp_path / "b.tiff", 1400, 1000).read_bytes()
+    )
+
+    deadline = time.monotonic() + 60
+    while tiles_state(session_factory, urgent) != "ready":
+        assert time.monotonic() < deadline, "the urgent worker did not build the frozen section's tiles"
+        time.sleep(0.2)
+    time.sleep(
+        2
+    )  # time enough for the urgent-only worker to have taken the routine slide, were it queued there
+    assert tiles_state(session_factory, routine) == "pending"

@@ -60,6 +60,10 @@ def test_unsupported_and_broken_files_get_a_clear_4xx_and_leave_nothing(
     assert "HL7 aECG" in unsupported.json()["detail"] and "SCP-ECG" in unsupported.json()["accepted"]
     truncated = post_ecg(client, csrf, ecg_case[0], MORTARA[: len(MORTARA) // 3], "cut.dcm")
     assert truncated.status_code == 422 and truncated.json()["error"] == "invalid_ecg", truncated.text
+    scp = bytearray(ecg_factory.scp_ecg(ecg_factory.synthetic_leads(), 500))
+    scp[ecg_factory.scp_section_offset(scp, 3) + 16] = 40  # the lead table declares 40 leads, defines 12
+    broken_scp = post_ecg(client, csrf, ecg_case[0], bytes(scp), "rec.scp")
+    assert broken_scp.status_code == 422 and broken_scp.json()["error"] == "invalid_ecg", broken_scp.text
     assert post_ecg(client, csrf, ecg_case[0], b"").status_code == 422
     assert counts(session_factory) == before
 

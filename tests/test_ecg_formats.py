@@ -4,7 +4,10 @@ survive, and so does the stored form. Fixtures: pydicom's real Mortara 12-lead, 
 from __future__ import annotations
 
 import io
+import json
+import subprocess
 import zipfile
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +88,64 @@ def test_philips_sierra_xml(leads) -> None:  # type: ignore[no-untyped-def]
     for name in STANDARD_LEADS:
         assert np.abs(record.lead(name) - leads[name]).max() <= 2.5  # 5 µV per count
     assert record.device == "PageWriter TC50"
+
+
+@pytest.mark.parametrize("stored", [STANDARD_LEADS, ecg_factory.MUSE_LEADS], ids=["12-leads", "8-leads"])
+def test_scp_ecg_round_trip(leads, stored: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    avm_nv = 5000
+    data = ecg_factory.scp_ecg({name: leads[name] for name in stored}, TRUTH.fs, avm_nv=avm_nv)
+    record = read_ecg(data, "ecg.bin")
+    assert record.source_format == "scp_ecg" and record.leads == STANDARD_LEADS
+    assert set(record.derived_leads) == set(STANDARD_LEADS) - set(stored)
+    assert record.sampling_rate == TRUTH.fs and record.samples.shape == (12, TRUTH.fs * TRUTH.duration_s)
+    step_uv = avm_nv / 1000
+    for name in stored:  # half a count of quantisation, half a µV of rounding
+        assert np.abs(record.lead(name) - leads[name]).max() <= step_uv / 2 + 0.5
+    for name in record.derived_leads:  # computed from two quantised leads
+        assert np.abs(record.lead(name) - leads[name]).max() <= step_uv + 1
+    assert record.acquired_at == "2025-01-15T09:30:00"
+    assert record.device == "Telemed ECG12"
+    assert (record.patient.id, record.patient.name, record.patient.sex) == ("SCP00001", "WANG JIANJUN", "M")
+    assert (record.filters.highpass_hz, record.filters.lowpass_hz) == (0.05, 150.0)
+
+
+@pytest.mark.skipif(not ecg_factory.has_biosig(), reason="Debian biosig-tools (save2gdf) not installed")
+def test_scp_ecg_writer_agrees_with_biosig(leads, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """biosig's own SCP-ECG reader (independent of ecgdatakit) sees the same leads, rate and scale."""
+    path = tmp_path / "rec.scp"
+    path.write_bytes(ecg_factory.scp_ecg(leads, TRUTH.fs, avm_nv=2500))
+    shown = subprocess.run(["save2gdf", "-JSON", str(path)], check=True, capture_output=True, text=True)
+    header = json.loads(shown.stdout[shown.stdout.index("{") :])
+    assert header["TYPE"] == "SCP" and header["Samplingrate"] == TRUTH.fs
+    assert header["NumberOfSamples"] == TRUTH.fs * TRUTH.duration_s
+    assert [channel["Label"] for channel in header["CHANNEL"]] == list(STANDARD_LEADS)
+    assert {(channel["scaling"], channel["PhysicalUnit"]) for channel in header["CHANNEL"]} == {(2.5, "uV")}
+    started = datetime.fromisoformat(header["StartOfRecording"])  # biosig's time base rounds by µs
+    assert abs(started - datetime(2025, 1, 15, 9, 30)) < timedelta(seconds=1)
+    assert (header["Manufacturer"]["Name"], header["Manufacturer"]["Model"]) == ("Telemed", "ECG12")
+    assert header["Patient"]["Id"] == "SCP00001"
+
+
+def test_scp_ecg_with_an_inconsistent_lead_table_is_invalid(leads) -> None:  # type: ignore[no-untyped-def]
+    data = bytearray(ecg_factory.scp_ecg(leads, TRUTH.fs))
+    data[ecg_factory.scp_section_offset(data, 3) + 16] = 40  # 40 leads declared, 12 defined
+    with pytest.raises(InvalidEcg, match="declares 40 leads") as raised:
+        read_ecg(bytes(data))
+    assert not isinstance(raised.value, UnsupportedEcg)
+
+
+def test_truncated_scp_ecg_is_a_broken_scp_file(leads) -> None:  # type: ignore[no-untyped-def]
+    data = ecg_factory.scp_ecg(leads, TRUTH.fs)
+    with pytest.raises(InvalidEcg, match=r"declares \d+ bytes but the file has") as raised:
+        read_ecg(data[: len(data) // 2])
+    assert not isinstance(raised.value, UnsupportedEcg)
+
+
+def test_scp_ecg_with_a_wrong_crc_is_invalid(leads) -> None:  # type: ignore[no-untyped-def]
+    data = bytearray(ecg_factory.scp_ecg(leads, TRUTH.fs))
+    data[-100] ^= 0xFF  # one sample byte of V6 changed in transit
+    with pytest.raises(InvalidEcg, match="checksum does not match"):
+        read_ecg(bytes(data))
 
 
 def test_stored_form_round_trips_exactly() -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+from ecgdatakit.parsing.parsers.scp_ecg import SCPECGParser
 
 from imaging.ecg.dicom_waveform import read_dicom_waveform
 from imaging.ecg.record import EcgRecord, InvalidEcg, UnsupportedEcg
@@ -50,12 +53,9 @@ def _xml_format(data: bytes) -> str:
 
 
 def _is_scp(data: bytes) -> bool:
-    """SCP-ECG: a 6-byte preamble whose record length is the file's, then the header of section 0."""
-    return (
-        len(data) >= 22
-        and int.from_bytes(data[2:6], "little") == len(data)
-        and int.from_bytes(data[8:10], "little") == 0
-    )
+    """SCP-ECG by the header of section 0, as ecgdatakit recognises it: the record length is left to
+    the parser, so a truncated file is reported as a broken SCP-ECG rather than an unknown format."""
+    return SCPECGParser.can_parse(Path(), data[:32])
 
 
 def detect_format(data: bytes, filename: str = "") -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from ecgdatakit import ECGDataKitError, ECGRecord, Parser
+from ecgdatakit.exceptions import ChecksumWarning
 from ecgdatakit.parsing.parsers.ge_muse_xml import GEMuseXMLParser
 from ecgdatakit.parsing.parsers.hl7_aecg import HL7aECGParser
 from ecgdatakit.parsing.parsers.scp_ecg import SCPECGParser
@@ -47,12 +48,22 @@ def read_vendor(data: bytes, source_format: str) -> EcgRecord:
         path = Path(folder) / "upload"
         path.write_bytes(data)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # the parsers warn about optional fields a file leaves out
-                parsed = parser().parse(path).to_physical().convert_units("uV")
+            # The parsers warn about optional fields a file leaves out, and (only warn) about a CRC
+            # mismatch: the warnings are kept to name the damaged sections, the mismatch is refused.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                parsed = parser().parse(path)
+                physical = parsed.to_physical().convert_units("uV")
         except (ECGDataKitError, ValueError, KeyError, IndexError, TypeError, OSError) as exc:
             raise InvalidEcg(f"the {source_format} file cannot be read: {exc}") from None
-    return _to_record(parsed, source_format)
+    if parsed.raw_metadata.get("checksum_valid") is False:
+        detail = next((str(w.message) for w in caught if issubclass(w.category, ChecksumWarning)), "")
+        raise InvalidEcg(
+            f"the {source_format} file is damaged: its checksum does not match its content"
+            + (f" ({detail})" if detail else "")
+            + "; send the original file again"
+        )
+    return _to_record(physical, source_format)
 
 
 def _to_record(parsed: ECGRecord, source_format: str) -> EcgRecord:

@@ -11,12 +11,15 @@ writer: sections 0, 1, 3, 6, uncompressed; biosig-tools 2.5's SCP writer emits e
 from __future__ import annotations
 
 import base64
+import binascii
 import io
 import math
 import shutil
+import struct
 import subprocess
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,7 +170,8 @@ MUSE_LEADS = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")  # MUSE stores 8 le
 
 
 def muse_xml(leads: dict[str, np.ndarray], fs: int, *, units_per_bit: float = 4.88) -> bytes:
-    """A GE MUSE <RestingECG> export: 8 leads, base64 little-endian int16, LeadAmplitudeUnitsPerBit µV."""
+    """A GE MUSE <RestingECG> export: 8 leads, base64 little-endian int16, LeadAmplitudeUnitsPerBit µV,
+    each with the CRC-32 of its bytes (a reader refuses a lead whose CRC does not match)."""
     blocks = []
     for name in MUSE_LEADS:
         counts = np.rint(leads[name] / units_per_bit).astype("<i2")
@@ -178,7 +182,7 @@ def muse_xml(leads: dict[str, np.ndarray], fs: int, *, units_per_bit: float = 4.
 <LeadHighLimit>32767</LeadHighLimit><LeadLowLimit>-32768</LeadLowLimit><LeadID>{name}</LeadID>
 <LeadOffsetFirstSample>0</LeadOffsetFirstSample><FirstSampleBaseline>0</FirstSampleBaseline>
 <LeadSampleSize>2</LeadSampleSize><LeadOff>FALSE</LeadOff><BaselineSway>FALSE</BaselineSway>
-<LeadDataCRC32>0</LeadDataCRC32><WaveFormData>{base64.b64encode(counts.tobytes()).decode()}</WaveFormData></LeadData>"""
+<LeadDataCRC32>{zlib.crc32(counts.tobytes())}</LeadDataCRC32><WaveFormData>{base64.b64encode(counts.tobytes()).decode()}</WaveFormData></LeadData>"""
         )
     return f"""<?xml version="1.0" encoding="ISO-8859-1"?>
 <!DOCTYPE RestingECG SYSTEM "restecg.dtd">
@@ -219,3 +223,113 @@ def sierra_xml(leads: dict[str, np.ndarray], fs: int) -> bytes:
 <waveforms><parsedwaveforms durationperchannel="{n * 1000 // fs}" samplespersecond="{fs}" dataencoding="Base64" numberofleads="12" leadlabels="{" ".join(LEADS)}">{base64.b64encode(counts.tobytes()).decode()}</parsedwaveforms></waveforms>
 </restingecgdata>
 """.encode()
+
+
+# SCP-ECG lead codes (EN 1064 section 3, table of lead identifications).
+SCP_LEAD_CODES = {
+    "I": 1, "II": 2, "V1": 3, "V2": 4, "V3": 5, "V4": 6, "V5": 7, "V6": 8,
+    "III": 61, "aVR": 62, "aVL": 63, "aVF": 64,
+}  # fmt: skip
+_SCP_PROTOCOL = 20  # SCP-ECG 2.0 (EN 1064:2005): byte 6 of section 6 is still the bimodal flag
+
+
+def _crc_ccitt(data: bytes) -> int:
+    """CRC-CCITT as EN 1064 specifies it: polynomial 0x1021, initial value 0xFFFF, no final XOR."""
+    return binascii.crc_hqx(data, 0xFFFF)
+
+
+def _scp_section(section_id: int, body: bytes) -> bytes:
+    """A section: its 16-byte header (CRC over everything after the CRC field, id, length, versions,
+    6 reserved bytes, "SCPECG" in section 0) and the body, padded to an even length as required."""
+    if section_id and len(body) % 2:
+        body += b"\x00"
+    reserved = b"SCPECG" if section_id == 0 else bytes(6)
+    rest = struct.pack("<HIBB6s", section_id, 16 + len(body), _SCP_PROTOCOL, _SCP_PROTOCOL, reserved) + body
+    return struct.pack("<H", _crc_ccitt(rest)) + rest
+
+
+def _scp_tag(tag: int, value: bytes) -> bytes:
+    return struct.pack("<BH", tag, len(value)) + value
+
+
+def _scp_text(text: str) -> bytes:
+    return text.encode("ascii") + b"\x00"  # language code 0: ASCII, NUL-terminated
+
+
+def _scp_device(manufacturer: str, model: str) -> bytes:
+    """Section 1 tag 14, the acquiring device: 35 fixed bytes, then NUL-terminated strings (analysing
+    program revision, serial number, system software, SCP implementation, manufacturer trade name)."""
+    fixed = struct.pack(
+        "<HHHBB6sBBBBB16s",
+        1,  # institution number
+        1,  # department number
+        1,  # device id
+        0,  # device type: cart
+        255,  # manufacturer code: other (the trade name string says which)
+        model.encode("ascii")[:5],  # NUL-padded to 6 bytes by the struct
+        _SCP_PROTOCOL,
+        0xA0,  # compatibility level: category I (header and rhythm data)
+        0,  # language: 8-bit ASCII
+        0,  # capabilities
+        1,  # mains frequency: 50 Hz
+        bytes(16),
+    )
+    strings = (b"", b"SN0001", b"1.0", b"telemed-tests", manufacturer.encode("ascii"))
+    return fixed + bytes([len(strings[0]) + 1]) + b"".join(s + b"\x00" for s in strings)
+
+
+def scp_ecg(
+    leads: dict[str, np.ndarray],
+    fs: int,
+    *,
+    avm_nv: int = 5000,
+    acquired: tuple[int, int, int, int, int, int] = (2025, 1, 15, 9, 30, 0),
+) -> bytes:
+    """An SCP-ECG record (EN 1064 / ISO 11073-91064, protocol 2.0) of the given leads (µV): sections
+    0 (pointers), 1 (header), 3 (lead definition) and 6 (rhythm data as plain 16-bit amplitudes, no
+    section 2, so no Huffman coding, no differences, bimodal compression off), each with its CRC.
+    `avm_nv` is section 6's amplitude value multiplier: nanovolts per count."""
+    names = list(leads)
+    n = len(leads[names[0]])
+    year, month, day, hour, minute, second = acquired
+    header = b"".join(
+        [
+            _scp_tag(0, _scp_text("WANG")),  # last name
+            _scp_tag(1, _scp_text("JIANJUN")),  # first name
+            _scp_tag(2, _scp_text("SCP00001")),  # patient id
+            _scp_tag(8, bytes([1])),  # sex: male
+            _scp_tag(14, _scp_device("Telemed", "ECG12")),
+            _scp_tag(25, struct.pack("<HBB", year, month, day)),
+            _scp_tag(26, bytes([hour, minute, second])),
+            _scp_tag(27, struct.pack("<H", 5)),  # high-pass 0.05 Hz, in 0.01 Hz
+            _scp_tag(28, struct.pack("<H", 150)),  # low-pass 150 Hz
+            _scp_tag(255, b""),
+        ]
+    )
+    all_simultaneous = 0x04 | (len(names) << 3)
+    lead_definition = struct.pack("<BB", len(names), all_simultaneous) + b"".join(
+        struct.pack("<IIB", 1, n, SCP_LEAD_CODES[name]) for name in names
+    )
+    counts = [np.clip(np.rint(leads[name] * 1000 / avm_nv), -32768, 32767).astype("<i2") for name in names]
+    rhythm = (
+        struct.pack("<HHBB", avm_nv, round(1_000_000 / fs), 0, 0)
+        + b"".join(struct.pack("<H", c.nbytes) for c in counts)
+        + b"".join(c.tobytes() for c in counts)
+    )
+    bodies = {1: header, 3: lead_definition, 6: rhythm}
+    pointers_length = 16 + 12 * 10  # one pointer for each of sections 0-11, present or not
+    sections, offsets, position = [], {0: (pointers_length, 7)}, 7 + pointers_length  # 1-based offsets
+    for section_id, body in bodies.items():
+        section = _scp_section(section_id, body)
+        offsets[section_id] = (len(section), position)
+        sections.append(section)
+        position += len(section)
+    pointers = b"".join(struct.pack("<HII", i, *offsets.get(i, (0, 0))) for i in range(12))
+    record = _scp_section(0, pointers) + b"".join(sections)
+    rest = struct.pack("<I", 6 + len(record)) + record
+    return struct.pack("<H", _crc_ccitt(rest)) + rest
+
+
+def scp_section_offset(record: bytes, section_id: int) -> int:
+    """Where a section starts in an SCP-ECG record (0-based), read from its section 0 pointer."""
+    return struct.unpack_from("<I", record, 6 + 16 + 10 * section_id + 6)[0] - 1

@@ -1,4 +1,5 @@
-"""Whole-slide fixtures: generated pyramidal TIFF and Aperio SVS (with a label), and openslide's own.
+"""Whole-slide fixtures: generated pyramidal TIFF and Aperio SVS (with a label), DICOM WSI converted
+from a generated TIFF by wsidicomizer, and openslide's own.
 
 Generated slides follow what OpenSlide opens: one page per level, `subfiletype=1` on reduced levels,
 tiles a multiple of 16, resolution set so microns per pixel are reported, textured content (smooth
@@ -18,6 +19,7 @@ import numpy as np
 import tifffile
 
 TILE = 256
+WSIDICOMIZER = Path(__file__).resolve().parents[2] / ".venv-wsidicomizer" / "bin" / "wsidicomizer"
 
 
 def texture(
@@ -132,6 +134,28 @@ def aperio_svs(path: Path, width: int = 1200, height: int = 900, patient_name: s
             base[::16, ::16], photometric="rgb", description=f"{head}macro", subfiletype=9, metadata=None
         )
     return path
+
+
+def dicomize(tiff: Path, folder: Path) -> Path:
+    """The DICOM WSI series (a new `folder` of instances, one per level) wsidicomizer makes of `tiff`.
+
+    wsidicomizer runs from its own virtual environment (it pins an older wsidicom than the platform).
+    Its opentile source, which copies tiles unchanged, does not read a generic TIFF, so the tiffslide
+    source decodes each tile and re-encodes it: JPEG quality 95, `TILE` px, and 4:2:0 chroma
+    subsampling, as its `--subsampling` option fails with the click it resolves to (8.5: the option's
+    value arrives as an enum member, which wsidicom's `Subsampling.from_string` refuses).
+    """
+    if not WSIDICOMIZER.exists():
+        raise RuntimeError(
+            f"{WSIDICOMIZER} is missing: `./run test` installs it in its set-up step converter_env "
+            "(from requirements-wsidicomizer.lock)"
+        )
+    command = [str(WSIDICOMIZER), "-i", str(tiff), "-o", str(folder), "-t", str(TILE)]
+    command += ["--format", "jpeg", "--quality", "95"]
+    converted = subprocess.run(command, capture_output=True, text=True)
+    if converted.returncode:
+        raise RuntimeError(f"wsidicomizer failed on {tiff.name}: {converted.stderr.strip()[-2000:]}")
+    return folder
 
 
 def openslide_fixtures(cache: Path) -> Path:

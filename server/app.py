@@ -20,6 +20,7 @@ from server.api import (
     case_actions,
     case_images,
     cases,
+    consults,
     dashboard,
     dicomweb,
     directory,
@@ -97,6 +98,7 @@ def api_routes() -> list[BaseRoute]:
         *follow_up.routes,
         *dashboard.routes,
         *teaching.routes,
+        *consults.routes,
         *audit_log.routes,
         *openapi.routes,
     ]

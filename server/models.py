@@ -1139,3 +1139,36 @@ class SlideAnnotation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     author: Mapped[User] = relationship()
+
+
+class ConsultSession(Base):
+    """One live occupation of a signalling room, from its first admitted peer to `moderate end` or the
+    last peer's grace period running out. Its start is the zero of the room's session clock (`t_ms`)."""
+
+    __tablename__ = "consult_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room: Mapped[str] = mapped_column(String(64), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    teaching_session_id: Mapped[int | None] = mapped_column(ForeignKey("teaching_sessions.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    case: Mapped[Case | None] = relationship()
+
+
+class RoomEvent(Base):
+    """A viewer event or chat line of a consult session, in the room's order (`seq` from 1)."""
+
+    __tablename__ = "room_events"
+    __table_args__ = (UniqueConstraint("session_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("consult_sessions.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    t_ms: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # viewer | chat
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -1,164 +1,209 @@
-"""WebRTC signalling: peers meet in a room bound to a case and exchange SDP and ICE through it.
+"""WebRTC signalling server: the Starlette app, its WebSocket route and the database-backed room store.
 
-Clients authenticate with the API's session (cookie or `Authorization: Bearer`). A room is named
-after a case (`case-<id>`) and only users who may see that case can join. Every frame is a JSON
-object with a `type`; a bad frame gets an error frame back and the room carries on.
+Clients authenticate with the API's session (cookie or `Authorization: Bearer`); `admission` decides
+who joins which room with what role, `rooms` holds the rules of a live room, `protocol` the frames.
+A refused join is accepted and closed with 1008 and a reason, so browsers can say why.
 """
 
 from __future__ import annotations
 
-import json
-import secrets
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
-from server.access import can_see_case
-from server.auth.sessions import SESSION_COOKIE, resolve_session
+from server.api.routing import session_token
 from server.config import Settings, load_settings
-from server.db import make_engine, make_session_factory
-from server.models import Case
-
-RELAYED_TYPES = frozenset({"offer", "answer", "ice"})
-MAX_FRAME_BYTES = 64 * 1024
-POLICY_VIOLATION = 1008
-
-
-@dataclass
-class Peer:
-    id: str
-    user_id: int
-    display_name: str
-    role: str
-    socket: WebSocket
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "peer_id": self.id,
-            "user_id": self.user_id,
-            "display_name": self.display_name,
-            "role": self.role,
-        }
+from server.db import make_engine, make_session_factory, transaction
+from server.models import ConsultSession, utcnow
+from signaling import protocol
+from signaling.admission import Admission, Refused, admit, origin_allowed
+from signaling.events import EventWriter, PendingEvent
+from signaling.ice import ice_servers
+from signaling.rooms import POLICY_VIOLATION, Peer, Room, RoomError
 
 
-@dataclass
-class Room:
-    name: str
-    peers: dict[str, Peer] = field(default_factory=dict)
+class DatabaseStore:
+    """A room's session rows (written at once: events need their id) and its events (batched)."""
 
-    async def broadcast(self, message: dict[str, Any], *, exclude: str | None = None) -> None:
-        for peer in list(self.peers.values()):
-            if peer.id != exclude:
-                await peer.socket.send_json(message)
+    def __init__(self, factory: Any, writer: EventWriter) -> None:
+        self.factory = factory
+        self.writer = writer
+
+    async def start_session(self, room: Room) -> int:
+        def insert() -> int:
+            with transaction(self.factory) as db:
+                row = ConsultSession(
+                    room=room.name, case_id=room.case_id, teaching_session_id=room.teaching_session_id
+                )
+                db.add(row)
+                db.flush()
+                return row.id
+
+        return await asyncio.to_thread(insert)
+
+    async def end_session(self, room: Room, ended_by: int | None) -> None:
+        def close(session_id: int) -> None:
+            with transaction(self.factory) as db:
+                row = db.get(ConsultSession, session_id)
+                if row is not None and row.ended_at is None:
+                    row.ended_at, row.ended_by_id = utcnow(), ended_by
+
+        assert room.session_id is not None
+        await asyncio.to_thread(close, room.session_id)
+
+    def append(self, room: Room, seq: int, t_ms: int, at: datetime, user_id: int | None, kind: str, payload: dict[str, Any]) -> None:  # fmt: skip
+        assert room.session_id is not None
+        self.writer.add(PendingEvent(room.session_id, seq, t_ms, at, user_id, kind, payload))
 
 
-class Rooms:
-    def __init__(self) -> None:
+class Hub:
+    """The live rooms of this server process, created on first join and dropped when they end."""
+
+    def __init__(self, app: Starlette, settings: Settings, store: DatabaseStore) -> None:
+        self.app = app
+        self.settings = settings
+        self.store = store
         self.rooms: dict[str, Room] = {}
 
-    def join(self, name: str, peer: Peer) -> Room:
-        room = self.rooms.setdefault(name, Room(name))
-        room.peers[peer.id] = peer
+    def room_for(self, name: str, admission: Admission) -> Room:
+        room = self.rooms.get(name)
+        if room is None:
+            room = Room(
+                name=name,
+                kind=admission.kind,
+                title=admission.title,
+                store=self.store,
+                grace_seconds=self.settings.rtc.grace_seconds,
+                case_id=admission.case_id,
+                teaching_session_id=admission.teaching_session_id,
+                on_recording=self._recording_started,
+                on_empty=self._forget,
+            )
+            self.rooms[name] = room
         return room
 
-    def leave(self, room: Room, peer: Peer) -> None:
-        room.peers.pop(peer.id, None)
-        if not room.peers:
-            self.rooms.pop(room.name, None)
+    def _forget(self, room: Room) -> None:
+        if self.rooms.get(room.name) is room:
+            del self.rooms[room.name]
+
+    def _recording_started(self, room: Room) -> Any:
+        factory = getattr(self.app.state, "recorder_factory", None)
+        return factory(room) if factory is not None else None
 
 
-def _token(websocket: WebSocket) -> str | None:
-    header = websocket.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
-    return websocket.cookies.get(SESSION_COOKIE)
+def allowed_hosts(settings: Settings, websocket: WebSocket) -> set[str]:
+    hosts = {settings.host, websocket.url.hostname or ""}
+    if settings.rtc.signaling_url:
+        hosts.add(urlsplit(settings.rtc.signaling_url).hostname or "")
+    return hosts - {"", "0.0.0.0"}
 
 
-def _admit(factory, token: str | None, room_name: str) -> dict[str, Any] | None:  # type: ignore[no-untyped-def]
-    """The joining user's description, or None if unauthenticated or not allowed in this room."""
-    if not token or not room_name.startswith("case-") or not room_name[5:].isdigit():
-        return None
-    with factory() as db:
-        login = resolve_session(db, token)
-        case = db.get(Case, int(room_name[5:]))
-        if login is None or case is None or not can_see_case(db, login.user, case):
-            return None
-        user = login.user
-        return {"user_id": user.id, "display_name": user.display_name, "role": user.role.value}
-
-
-def _parse(raw: str) -> dict[str, Any]:
-    if len(raw) > MAX_FRAME_BYTES:
-        raise ValueError("frame too large")
-    message = json.loads(raw)
-    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-        raise ValueError("a frame must be a JSON object with a string 'type'")
-    return message
+async def refuse(websocket: WebSocket, reason: str) -> None:
+    await websocket.accept()
+    await websocket.close(code=POLICY_VIOLATION, reason=reason)
 
 
 async def room_socket(websocket: WebSocket) -> None:
-    state = websocket.app.state
-    room_name = websocket.path_params["room"]
-    admitted = await run_in_threadpool(_admit, state.session_factory, _token(websocket), room_name)
-    if admitted is None:
-        await websocket.close(code=POLICY_VIOLATION)
+    hub: Hub = websocket.app.state.hub
+    name = websocket.path_params["room"]
+    if not origin_allowed(websocket.headers.get("origin"), allowed_hosts(hub.settings, websocket)):
+        await refuse(websocket, "bad_origin")
         return
-    await websocket.accept()
-    peer = Peer(id=secrets.token_hex(8), socket=websocket, **admitted)
-    room = state.rooms.join(room_name, peer)
-    await websocket.send_json(
-        {
-            "type": "welcome",
-            "peer_id": peer.id,
-            "peers": [p.describe() for p in room.peers.values() if p is not peer],
-        }
-    )
-    await room.broadcast({"type": "peer_joined", **peer.describe()}, exclude=peer.id)
+    token, _ = session_token(websocket)  # type: ignore[arg-type]
+    ip = websocket.client.host if websocket.client else None
     try:
-        while True:
-            raw = await websocket.receive_text()
+        admission = await asyncio.to_thread(admit, websocket.app.state.session_factory, token, name, ip)
+    except Refused as refused:
+        await refuse(websocket, refused.reason)
+        return
+    servers = ice_servers(hub.settings.rtc, admission.user_id)
+    resume = websocket.query_params.get("resume")
+    if resume:
+        room = hub.rooms.get(name)
+        peer = room.by_resume_token(resume) if room is not None else None
+        if room is None or peer is None or peer.user_id != admission.user_id:
+            await refuse(websocket, "room_ended")  # the grace period ran out, or the room is over
+            return
+        await websocket.accept()
+        await room.resume(peer, websocket, servers)
+    else:
+        room = hub.room_for(name, admission)
+        await websocket.accept()
+        peer = Peer(
+            user_id=admission.user_id,
+            display_name=admission.display_name,
+            role=admission.role,
+            institution=admission.institution,
+            socket=websocket,
+            ice_servers=servers,
+        )
+        await room.join(peer)
+    await serve(room, peer, websocket)
+
+
+async def serve(room: Room, peer: Peer, websocket: WebSocket) -> None:
+    """The peer's receive loop: each frame (text or binary) parsed, checked and handed to the room."""
+    budget = protocol.FrameBudget()
+    try:
+        while not room.ended and peer.socket is websocket:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
             try:
-                message = _parse(raw)
-            except ValueError as exc:
-                await websocket.send_json({"type": "error", "error": "bad_message", "detail": str(exc)})
-                continue
-            await _handle(room, peer, message)
-    except WebSocketDisconnect:
-        pass
+                budget.spend()
+                frame = protocol.parse(message.get("text") or message.get("bytes") or b"")
+                if isinstance(frame, protocol.Bye):
+                    await room.leave(peer, "left")
+                    await peer.close(1000, "bye")
+                    return
+                await handle(room, peer, frame)
+            except (protocol.ProtocolError, RoomError) as error:
+                await peer.send({"type": "error", "error": error.code, "detail": error.detail})
     finally:
-        state.rooms.leave(room, peer)
-        await room.broadcast({"type": "peer_left", "peer_id": peer.id})
+        if peer.socket is websocket:  # not replaced by a resume, not closed by the room
+            await room.disconnected(peer)
 
 
-async def _handle(room: Room, peer: Peer, message: dict[str, Any]) -> None:
-    kind = message["type"]
-    if kind == "ping":
-        await peer.socket.send_json({"type": "pong"})
+async def handle(room: Room, peer: Peer, frame: Any) -> None:
+    if isinstance(frame, protocol.Ping):
+        await peer.send({"type": "pong"})
         return
-    if kind not in RELAYED_TYPES:
-        await peer.socket.send_json(
-            {"type": "error", "error": "unknown_type", "detail": f"unknown type {kind!r}"}
-        )
-        return
-    target = room.peers.get(str(message.get("to")))
-    if target is None:
-        await peer.socket.send_json(
-            {"type": "error", "error": "unknown_peer", "detail": "no such peer in room"}
-        )
-        return
-    await target.socket.send_json({**message, "from": peer.id})
+    if not peer.admitted:
+        raise RoomError("waiting", "wait until a host admits you")
+    match frame:
+        case protocol.Offer() | protocol.Answer() | protocol.Ice():
+            await room.relay(peer, frame.model_dump())
+        case protocol.Viewer():
+            await room.viewer(peer, frame.event.model_dump(exclude_none=True))
+        case protocol.Chat():
+            await room.chat(peer, frame.text)
+        case protocol.Leader():
+            await room.hand_lead(peer, frame.to)
+        case protocol.Media():
+            await room.update(peer, audio=frame.audio, video=frame.video, profile=frame.profile)
+        case protocol.Network():
+            await room.network(peer, frame.rtt_ms, frame.loss)
+        case protocol.Consent():
+            await room.update(peer, consent=frame.recording)
+        case protocol.Recording():
+            await room.set_recording(peer, frame.action == "start")
+        case protocol.Admit() | protocol.Deny():
+            await room.admit(peer, frame.peer_id, allow=isinstance(frame, protocol.Admit))
+        case protocol.Moderate():
+            await room.moderate(peer, frame.action, frame.peer_id, frame.on)
 
 
 async def healthz(request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok", "rooms": len(request.app.state.rooms.rooms)})
+    return JSONResponse({"status": "ok", "rooms": len(request.app.state.hub.rooms)})
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -166,8 +211,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        app.state.engine.dispose()
+        writer = EventWriter(app.state.session_factory)
+        writer.start()
+        app.state.hub = Hub(app, settings, DatabaseStore(app.state.session_factory, writer))
+        try:
+            yield
+        finally:
+            for room in list(app.state.hub.rooms.values()):
+                await room.end(None)
+            await writer.close()
+            app.state.engine.dispose()
 
     app = Starlette(
         routes=[Route("/healthz", healthz), WebSocketRoute("/ws/rooms/{room}", room_socket)],
@@ -175,5 +228,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.engine = make_engine(settings.database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
-    app.state.rooms = Rooms()
+    app.state.recorder_factory = None  # set by the recorder: called with the room when recording starts
     return app

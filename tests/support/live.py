@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,9 +58,12 @@ class LivePlatform:
 
 
 @contextmanager
-def live_platform(settings: Settings, password: str, logs: Path) -> Iterator[LivePlatform]:
+def live_platform(
+    settings: Settings, password: str, logs: Path, extra_env: Mapping[str, str] | None = None
+) -> Iterator[LivePlatform]:
+    """`extra_env` adds to the processes' environment (e.g. where the signalling server listens)."""
     port = free_port()
-    env = {**process_env(settings), "TELEMED_PORT": str(port)}
+    env = {**process_env(settings), **(extra_env or {}), "TELEMED_PORT": str(port)}
     url = f"http://127.0.0.1:{port}"
     with ExitStack() as stack:
         stack.enter_context(

@@ -19,6 +19,7 @@ import ReferralPage from "./pages/ReferralPage";
 import ReferralsPage from "./pages/ReferralsPage";
 import EcgViewerPage from "./pages/EcgViewerPage";
 import LazySlideViewerPage from "./pages/LazySlideViewerPage";
+import ConsultRoomPage from "./pages/ConsultRoomPage";
 import { VIEWER_ROLES } from "./viewer/roles";
 
 export type PageKey =
@@ -44,6 +45,7 @@ export type PageKey =
   | "viewer"
   | "ecgViewer"
   | "slideViewer"
+  | "consultRoom"
   | "referral"
   | "referralNew";
 
@@ -59,6 +61,9 @@ export interface PageDef {
 
 /** Who works the upper hospital's incoming referrals: its doctors, its referral office (any clinical role), the admin. */
 const REFERRAL_DESK_ROLES: readonly Role[] = ["reader", "dispatcher", "expert", "admin"];
+
+/** Who may join a case's live consult: whoever may see cases, never a trainee (docs/consults.md). */
+const CONSULT_ROLES: readonly Role[] = ["requester", "reader", "dispatcher", "expert", "admin"];
 
 /** Roles whose home page is the case list. Others are sent to their first nav item. */
 export const CASE_LIST_HOME_ROLES: readonly Role[] = ["requester", "reader", "dispatcher", "expert", "admin"];
@@ -89,6 +94,7 @@ export const PAGES: Record<PageKey, PageDef> = {
   viewer: page("viewer", "/viewer/:studyUid", VIEWER_ROLES, LazyViewerPage),
   ecgViewer: page("ecgViewer", "/cases/:caseId/ecgs/:ecgId", VIEWER_ROLES, EcgViewerPage),
   slideViewer: page("slideViewer", "/cases/:caseId/slides/:slideId", VIEWER_ROLES, LazySlideViewerPage),
+  consultRoom: page("consultRoom", "/cases/:caseId/consult", CONSULT_ROLES, ConsultRoomPage),
   referral: page("referral", "/referrals/:referralId", ["requester", ...REFERRAL_DESK_ROLES], ReferralPage),
   referralNew: page("referralNew", "/cases/:caseId/refer", ["requester"], ReferralNewPage),
 };

@@ -209,6 +209,13 @@ export default function CasePage(_props: { page: PageDef }) {
         </p>
       ) : null}
 
+      <p className="case-consult">
+        <Link to={`/cases/${detail.id}/consult`} className="btn btn-secondary" data-testid="case-consult">
+          {t("consultRoom.join")}
+        </Link>{" "}
+        <span className="text-muted">{t("consultRoom.joinHint")}</span>
+      </p>
+
       <section className="case-section">
         <h2 className="section-title">{t("casePage.question")}</h2>
         <p className="case-question" data-testid="case-question">

@@ -1,0 +1,155 @@
+"""A live consult in two Chromium browsers: the village doctor and the county radiologist open the same
+case's consult page, see each other's video over a real WebRTC mesh (signalling server process, API,
+Debian Chromium with fake camera and microphone), chat, and the village doctor's switch to audio only
+turns her tile into "camera off" on the radiologist's screen (and back to video with a new camera track).
+
+Two browser *processes*, not two contexts of one, as ../shared/FIELD-NOTES.md advises for two participants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from sqlalchemy import select
+
+from server.config import Settings
+from server.db import transaction
+from server.models import Case, Institution
+from tests.conftest import DEMO_PASSWORD
+from tests.support.browser import CHROMIUM, FLAGS, SEEN, screenshot, signed_in_page
+from tests.support.live import LivePlatform, live_platform
+from tests.support.media_fixtures import capture_files
+from tests.support.services import free_port, process_env, running, telemed_command
+
+pytestmark = pytest.mark.browser
+
+FAKE_MEDIA = [
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+# Whether a remote <video> is really playing: decoded frames with a size, and its clock moving on.
+PLAYING_JS = """
+async (video) => {
+  const t0 = video.currentTime;
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  return video.videoWidth > 0 && video.currentTime > t0;
+}
+"""
+
+
+@pytest.fixture
+def two_browsers(tmp_path: Path) -> Iterator[tuple[Browser, Browser]]:
+    """Two Chromium processes from one Playwright driver (a second sync driver cannot run inside the first),
+    each with the generated moving camera picture and tone as its camera and microphone."""
+    camera, microphone = capture_files(tmp_path)
+    capture = [
+        f"--use-file-for-fake-video-capture={camera}",
+        f"--use-file-for-fake-audio-capture={microphone}",
+    ]
+    with sync_playwright() as playwright:
+        browsers = [
+            playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS + FAKE_MEDIA + capture)
+            for _ in range(2)
+        ]
+        try:
+            yield browsers[0], browsers[1]
+        finally:
+            for browser in browsers:
+                browser.close()
+
+
+@dataclass(frozen=True)
+class ConsultPlatform:
+    platform: LivePlatform
+    case_id: int
+
+
+@pytest.fixture(scope="module")
+def consult_platform(
+    settings: Settings, demo: None, session_factory, tmp_path_factory
+) -> Iterator[ConsultPlatform]:  # type: ignore[no-untyped-def]
+    """API, worker and signalling server; the API hands out the signalling server's port."""
+    with transaction(session_factory) as db:
+        case_id = db.scalar(
+            select(Case.id)
+            .join(Institution)
+            .where(Institution.name == "青山村卫生室", Case.kind == "imaging")
+        )
+    logs = tmp_path_factory.mktemp("consult")
+    signaling_port = str(free_port())
+    env = {"TELEMED_SIGNALING_PORT": signaling_port}
+    with ExitStack() as stack:
+        stack.enter_context(
+            running(
+                telemed_command("signaling"),
+                {**process_env(settings), **env},
+                ready_url=f"http://127.0.0.1:{signaling_port}/healthz",
+                log=logs / "signaling.log",
+            )
+        )
+        platform = stack.enter_context(live_platform(settings, DEMO_PASSWORD, logs, extra_env=env))
+        yield ConsultPlatform(platform, case_id)
+
+
+def open_consult(page: Page, url: str, case_id: int) -> None:
+    page.goto(f"{url}/cases/{case_id}")
+    page.get_by_test_id("case-consult").click()
+    expect(page.get_by_test_id("consult-page")).to_have_attribute("data-phase", "in_room", timeout=SEEN)
+
+
+def remote_tile(page: Page) -> Locator:
+    return page.get_by_test_id("consult-remote-tile")
+
+
+def assert_playing(page: Page) -> None:
+    video = remote_tile(page).get_by_test_id("consult-video")
+    expect(video).to_be_visible(timeout=SEEN)
+    for _ in range(20):
+        if video.evaluate(PLAYING_JS):
+            return
+    pytest.fail("the remote video never played")
+
+
+def test_two_browsers_see_each_other_chat_and_go_audio_only(
+    consult_platform: ConsultPlatform, two_browsers: tuple[Browser, Browser]
+) -> None:
+    url, case_id = consult_platform.platform.url, consult_platform.case_id
+    village_browser, reader_browser = two_browsers
+    village, village_errors = signed_in_page(village_browser, url, "village", DEMO_PASSWORD)
+    reader, reader_errors = signed_in_page(reader_browser, url, "radiologist", DEMO_PASSWORD)
+    open_consult(village, url, case_id)
+    open_consult(reader, url, case_id)
+
+    expect(remote_tile(village).get_by_test_id("consult-peer-name")).to_have_text("陈影像", timeout=SEEN)
+    expect(remote_tile(reader).get_by_test_id("consult-peer-name")).to_have_text("王村医", timeout=SEEN)
+    assert_playing(village)
+    assert_playing(reader)
+    screenshot(village, "consult-village.png")
+    screenshot(reader, "consult-radiologist.png")
+
+    village.get_by_test_id("consult-chat-input").fill("请看一下右下肺的结节")
+    village.get_by_test_id("consult-chat-send").click()
+    expect(reader.get_by_test_id("consult-chat-line")).to_contain_text(["请看一下右下肺的结节"], timeout=SEEN)
+
+    village.get_by_test_id("consult-profile").select_option("audio_only")
+    expect(remote_tile(reader)).to_have_attribute("data-camera", "off", timeout=SEEN)
+    expect(remote_tile(reader).get_by_test_id("consult-camera-off")).to_be_visible()
+    expect(remote_tile(reader).get_by_test_id("consult-video")).to_be_hidden()
+    # Both report getStats() every 5 s; over loopback the server rates the village doctor's link good.
+    expect(remote_tile(reader).get_by_test_id("consult-quality")).to_have_attribute(
+        "data-level", "good", timeout=SEEN
+    )
+    screenshot(reader, "consult-radiologist-audio-only.png")
+
+    village.get_by_test_id("consult-profile").select_option("normal")
+    expect(remote_tile(reader)).to_have_attribute("data-camera", "on", timeout=SEEN)
+    assert_playing(reader)
+
+    assert village_errors == [] and reader_errors == []

@@ -1,0 +1,17 @@
+// Where the signalling server is and this user's ICE servers (server/api/consults.py).
+
+import { request } from "../api";
+
+export interface RtcConfig {
+  signaling_url: string;
+  ice_servers: RTCIceServer[];
+  grace_seconds: number;
+}
+
+export function getRtcConfig(signal?: AbortSignal): Promise<RtcConfig> {
+  return request<RtcConfig>("GET", "/api/rtc/config", { signal });
+}
+
+export function caseRoomUrl(config: RtcConfig, caseId: number | string): string {
+  return `${config.signaling_url}/ws/rooms/case-${caseId}`;
+}

@@ -1,0 +1,122 @@
+// A case's live consult (远程会诊): video tiles of everyone in the room, chat, media profile, recording
+// consent, and for hosts the waiting list and moderation. A participant first waits to be admitted.
+
+import { Link, useParams } from "react-router-dom";
+import { useTranslation } from "react-i18next";
+import { useUser } from "../auth";
+import ChatPanel from "../consult/ChatPanel";
+import HostControls from "../consult/HostControls";
+import { MEDIA_PROFILES, type MediaProfile } from "../consult/protocol";
+import { useConsultRoom } from "../consult/useConsultRoom";
+import VideoTile from "../consult/VideoTile";
+import "../consult/consult.css";
+import PageHeader from "../components/PageHeader";
+import Panel from "../components/Panel";
+import type { PageDef } from "../routes";
+
+export default function ConsultRoomPage(_props: { page: PageDef }) {
+  const { caseId = "" } = useParams();
+  const { t } = useTranslation();
+  const user = useUser();
+  const { state, send, setProfile, toggleAudio, setConsent } = useConsultRoom(caseId);
+  const back = (
+    <Link to={`/cases/${caseId}`} className="btn btn-secondary" data-testid="consult-back">
+      {t("consultRoom.back")}
+    </Link>
+  );
+  const header = <PageHeader title={t("consultRoom.title", { id: caseId })} actions={back} />;
+
+  if (state.phase !== "in_room" && state.phase !== "reconnecting") {
+    const tone = state.phase === "waiting" || state.phase === "connecting" ? "info" : "warning";
+    return (
+      <div className="page consult-page" data-testid="consult-page" data-phase={state.phase}>
+        {header}
+        <Panel tone={tone} title={t(`consultRoom.phase.${state.phase}`)} testId="consult-status">
+          {state.reason || state.error ? <p>{state.reason ?? state.error}</p> : null}
+        </Panel>
+      </div>
+    );
+  }
+
+  const isHost = state.role === "host";
+  const remote = state.peers.filter((p) => p.role !== "server");
+  return (
+    <div className="page consult-page" data-testid="consult-page" data-phase={state.phase}>
+      {header}
+      {state.room?.recording ? (
+        <p className="consult-recording" role="status" data-testid="consult-recording">
+          {t("consultRoom.recordingOn")}
+        </p>
+      ) : null}
+      {state.phase === "reconnecting" ? <Panel tone="warning" title={t("consultRoom.phase.reconnecting")} /> : null}
+      {state.error ? <p className="text-muted" data-testid="consult-error">{state.error}</p> : null}
+      <div className="consult-toolbar">
+        <button type="button" className="btn btn-secondary" onClick={toggleAudio} data-testid="consult-mic">
+          {state.audio ? t("consultRoom.muteSelf") : t("consultRoom.unmuteSelf")}
+        </button>
+        <label>
+          {t("consultRoom.profile.label")}{" "}
+          <select
+            value={state.profile}
+            onChange={(event) => void setProfile(event.target.value as MediaProfile)}
+            data-testid="consult-profile"
+          >
+            {MEDIA_PROFILES.map((profile) => (
+              <option key={profile} value={profile}>
+                {t(`consultRoom.profile.${profile}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          <input
+            type="checkbox"
+            checked={state.consent}
+            onChange={(event) => setConsent(event.target.checked)}
+            data-testid="consult-consent"
+          />{" "}
+          {t("consultRoom.consent")}
+        </label>
+        {state.quality ? (
+          <span className={`net-quality net-${state.quality}`} data-testid="consult-own-quality">
+            {t("consultRoom.ownQuality", { level: t(`consultRoom.quality.${state.quality}`), rtt: state.network?.rtt_ms ?? 0 })}
+          </span>
+        ) : null}
+      </div>
+      <div className="consult-layout">
+        <div className="video-grid">
+          <VideoTile
+            peerId={state.selfId ?? "self"}
+            name={user.display_name}
+            role={state.role}
+            stream={state.local}
+            self
+            audio={state.audio}
+            video={state.video}
+            quality={state.quality}
+          />
+          {remote.map((peer) => (
+            <VideoTile
+              key={peer.peer_id}
+              peerId={peer.peer_id}
+              name={peer.display_name}
+              role={peer.role}
+              stream={state.streams[peer.peer_id] ?? null}
+              audio={peer.audio}
+              video={peer.video && peer.profile !== "audio_only"}
+              away={peer.away}
+              quality={peer.quality}
+            />
+          ))}
+          {remote.length === 0 ? <p className="text-muted">{t("consultRoom.alone")}</p> : null}
+        </div>
+        <aside>
+          <ChatPanel lines={state.chat} onSend={(text) => send({ type: "chat", text })} />
+          {isHost ? (
+            <HostControls waiting={state.waiting} peers={remote} recording={state.room?.recording ?? false} send={send} />
+          ) : null}
+        </aside>
+      </div>
+    </div>
+  );
+}

@@ -9,7 +9,7 @@ RUN npm run build
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 TELEMED_MODE=production TELEMED_DATA_DIR=/var/lib/telemed
 RUN apt-get update \
- && apt-get install -y --no-install-recommends dcmtk libgl1 curl \
+ && apt-get install -y --no-install-recommends dcmtk libgl1 curl ffmpeg \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --create-home --home-dir /var/lib/telemed telemed
 WORKDIR /app

@@ -1172,3 +1172,21 @@ class RoomEvent(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     kind: Mapped[str] = mapped_column(String(16))  # viewer | chat
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Recording(Base):
+    """A consult recording: per-track files while `recording`, then the worker's muxed outputs in the
+    object store, on the clock of its consult session (whose viewer events are stored beside it)."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consult_session_id: Mapped[int] = mapped_column(ForeignKey("consult_sessions.id"), index=True)
+    # recording | processing | ready | failed
+    state: Mapped[str] = mapped_column(String(16), default="recording")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    duration_ms: Mapped[int | None] = mapped_column(BigInteger)
+    object_keys: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    consent_user_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -36,6 +36,7 @@ def make_celery(settings: Settings) -> Celery:
             "worker.workflow_tasks",
             "worker.ecg_tasks",
             "worker.slide_tasks",
+            "worker.recording_tasks",
         ],
     )
     app.conf.update(

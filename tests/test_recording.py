@@ -1,0 +1,223 @@
+"""The recording peer records a real aiortc participant; the mux step gives a seekable MP4, HLS, poster
+and chapters whose times agree with the session clock."""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import json
+import math
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+
+from server.models import ConsultSession, Recording, RoomEvent, utcnow
+from signaling.recording import RecordingPeer
+from signaling.recording.mux import mux
+from worker import recording_tasks, resources
+
+SESSION_S = 20
+WIDTH, HEIGHT = 320, 240
+
+
+class MovingBars(VideoStreamTrack):
+    """A bar that moves one column per frame: consecutive frames differ, as a camera's do."""
+
+    async def recv(self) -> av.VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        img = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
+        x = (pts // 3000) % WIDTH
+        img[:, max(0, x - 20) : x, :] = 255
+        frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+
+class Tone(AudioStreamTrack):
+    """A 440 Hz sine, 20 ms frames at 48 kHz."""
+
+    async def recv(self) -> av.AudioFrame:
+        frame = await super().recv()
+        n = np.arange(frame.pts, frame.pts + frame.samples)
+        pcm = (np.sin(2 * math.pi * 440 * n / frame.sample_rate) * 8000).astype(np.int16)
+        out = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
+        out.pts, out.sample_rate, out.time_base = frame.pts, frame.sample_rate, fractions.Fraction(1, 48000)
+        return out
+
+
+async def record_session(directory: Path, seconds: float) -> RecordingPeer:
+    """A participant connects to the recording peer (SDP exchanged in-process), sends for `seconds`."""
+    participant = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    participant.addTrack(MovingBars())
+    participant.addTrack(Tone())
+    answers: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+    peer = RecordingPeer([], time.monotonic(), directory, answers.put)
+    await participant.setLocalDescription(await participant.createOffer())
+    await peer.handle("p1", {"type": "offer", "sdp": participant.localDescription.sdp})
+    answer = await answers.get()
+    await participant.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+    while participant.connectionState != "connected":
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(seconds)
+    await peer.close()
+    await participant.close()
+    return peer
+
+
+def ffprobe(path: Path) -> dict:  # type: ignore[type-arg]
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    return json.loads(out.stdout)
+
+
+CHAPTERS = [(0, "Start"), (5000, "History"), (12500, "Imaging")]
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RecordingPeer]:
+    tracks = tmp_path_factory.mktemp("tracks")
+    return tracks, asyncio.run(record_session(tracks, SESSION_S))
+
+
+@pytest.fixture(scope="module")
+def recorded(session, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, RecordingPeer]:  # type: ignore[no-untyped-def, type-arg]
+    tracks, peer = session
+    out = tmp_path_factory.mktemp("out")
+    return out, mux(sorted(tracks.glob("*.mkv")), out, CHAPTERS), peer
+
+
+def test_recording_is_twenty_seconds_with_video_and_audio(recorded) -> None:  # type: ignore[no-untyped-def]
+    out, manifest, peer = recorded
+    probe = ffprobe(out / "recording.mp4")
+    assert abs(float(probe["format"]["duration"]) - SESSION_S) < 0.5, probe["format"]
+    assert abs(manifest["duration_ms"] / 1000 - SESSION_S) < 0.5
+    kinds = {s["codec_type"]: s for s in probe["streams"]}
+    assert kinds["video"]["codec_name"] == "h264" and kinds["audio"]["codec_name"] == "aac"
+    assert (int(kinds["video"]["width"]), int(kinds["video"]["height"])) == (WIDTH, HEIGHT)
+    assert sum(w.dropped for w in peer.writers) == 0
+
+
+def test_seeking_to_ten_seconds_decodes_a_frame_near_ten_seconds(recorded) -> None:  # type: ignore[no-untyped-def]
+    out, _manifest, _peer = recorded
+    with av.open(str(out / "recording.mp4")) as f:
+        stream = f.streams.video[0]
+        f.seek(int(10 / stream.time_base), stream=stream)
+        frame = next(f.decode(stream))
+        assert abs(float(frame.pts * stream.time_base) - 10) < 2.1  # the keyframe at or before 10 s
+        frame = next(fr for fr in f.decode(stream) if fr.pts * stream.time_base >= 10)
+        assert abs(float(frame.pts * stream.time_base) - 10) < 0.1
+
+
+def test_hls_segments_add_up_to_the_duration(recorded) -> None:  # type: ignore[no-untyped-def]
+    out, manifest, _peer = recorded
+    playlist = (out / "hls" / "index.m3u8").read_text()
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" in playlist and "#EXT-X-ENDLIST" in playlist
+    durations = [
+        float(line.split(":")[1].rstrip(",")) for line in playlist.splitlines() if line.startswith("#EXTINF")
+    ]
+    assert len(durations) >= SESSION_S // 4
+    assert abs(sum(durations) - manifest["duration_ms"] / 1000) < 0.2
+    for line in playlist.splitlines():
+        if line.endswith(".ts"):
+            assert (out / "hls" / line).stat().st_size > 0
+
+
+def test_poster_and_chapters(recorded) -> None:  # type: ignore[no-untyped-def]
+    out, manifest, _peer = recorded
+    with av.open(str(out / "poster.jpg")) as f:
+        poster = next(f.decode(video=0))
+    assert (poster.width, poster.height) == (WIDTH, HEIGHT)
+    vtt = (out / "chapters.vtt").read_text().split("\n\n")
+    assert vtt[0] == "WEBVTT"
+    cues = [block.splitlines() for block in vtt[1:] if block.strip()]
+    assert [(c[0].split(" --> ")[0], c[1]) for c in cues] == [
+        ("00:00:00.000", "Start"), ("00:00:05.000", "History"), ("00:00:12.500", "Imaging"),
+    ]  # fmt: skip
+    assert (
+        cues[-1][0].split(" --> ")[1]
+        == f"00:00:{manifest['duration_ms'] // 1000:02d}.{manifest['duration_ms'] % 1000:03d}"
+    )
+
+
+def test_a_killed_recorder_leaves_playable_track_files(tmp_path: Path) -> None:
+    script = "import asyncio, pathlib, sys; from tests.test_recording import record_session; "
+    script += "asyncio.run(record_session(pathlib.Path(sys.argv[1]), 60))"
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], cwd=Path(__file__).parent.parent)
+    try:
+        deadline = time.monotonic() + 20
+        while not list(tmp_path.glob("*-video-*.mkv")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(5)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    files = sorted(tmp_path.glob("*.mkv"))
+    assert {f.name.split("-")[1] for f in files} == {"audio", "video"}
+    for f in files:
+        with av.open(str(f)) as container:
+            decoded = [fr for fr in container.decode(container.streams[0])]
+        seconds = float(decoded[-1].pts * decoded[-1].time_base)
+        assert 4.0 < seconds < 6.5, (f.name, seconds)
+
+
+def test_worker_task_stores_outputs(session, settings, session_factory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    tracks, _peer = session
+    with session_factory() as db, db.begin():
+        consult = ConsultSession(room="teaching-recording-test")
+        db.add(consult)
+        db.flush()
+        for seq, t_ms in ((1, 1200), (2, 9800)):
+            db.add(
+                RoomEvent(
+                    session_id=consult.id,
+                    seq=seq,
+                    t_ms=t_ms,
+                    at=utcnow(),
+                    kind="viewer",
+                    payload={"kind": "slice", "index": seq},
+                )
+            )
+        row = Recording(consult_session_id=consult.id, consent_user_ids=[1, 2])
+        db.add(row)
+        db.flush()
+        recording_id = row.id
+    monkeypatch.setattr(resources, "settings", lambda: settings)
+    monkeypatch.setattr(resources, "session_factory", lambda: session_factory)
+    source = recording_tasks.track_dir(recording_id)
+    shutil.copytree(tracks, source)
+    (source / "chapters.json").write_text(json.dumps(CHAPTERS))
+    store = resources.store.__wrapped__()  # type: ignore[attr-defined]
+    monkeypatch.setattr(resources, "store", lambda: store)
+
+    assert recording_tasks.process_recording.apply(args=[recording_id]).get()["status"] == "ok"
+    with session_factory() as db:
+        row = db.get(Recording, recording_id)
+        assert row is not None and row.state == "ready"
+        assert abs(row.duration_ms - SESSION_S * 1000) < 500
+        keys = row.object_keys
+    for name in (
+        "recording.mp4",
+        "hls/index.m3u8",
+        "poster.jpg",
+        "chapters.vtt",
+        "events.json",
+        "manifest.json",
+    ):
+        assert store.exists(keys[name]) and keys[name] == f"recordings/{recording_id}/{name}"
+    assert b"00:00:12.500 --> " in store.read_bytes(keys["chapters.vtt"])
+    assert json.loads(store.read_bytes(keys["manifest.json"]))["duration_ms"] == row.duration_ms
+    timeline = json.loads(store.read_bytes(keys["events.json"]))
+    # The viewer events sit on the recording's clock: in order, and inside the video they go with.
+    assert [(e["seq"], e["t_ms"]) for e in timeline] == [(1, 1200), (2, 9800)]
+    assert all(0 <= e["t_ms"] <= row.duration_ms for e in timeline)

@@ -1,0 +1,64 @@
+"""Consult recordings: mux the recorder's per-track files into the deliverables and store them, with the
+session's viewer events beside them (their `t_ms` is on the same session clock as the media)."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import select
+
+from server.models import Recording, RoomEvent
+from signaling.recording.mux import MuxError, mux
+from worker import resources
+from worker.app import celery_app
+from worker.base import RecordedTask
+
+PROCESS_TASK = "consults.process_recording"
+
+
+def track_dir(recording_id: int) -> Path:
+    """Where the recording peer writes the track files of a recording."""
+    return resources.settings().data_dir / "recordings" / str(recording_id)
+
+
+@celery_app.task(base=RecordedTask, bind=True, name=PROCESS_TASK)
+def process_recording(self: RecordedTask, recording_id: int) -> dict[str, object]:
+    """Keys derive from the recording id, so a rerun overwrites the same objects."""
+    with resources.session_factory()() as db, db.begin():
+        row = db.get(Recording, recording_id)
+        if row is None:
+            return {"recording_id": recording_id, "status": "unknown_recording"}
+        source = track_dir(recording_id)
+        chapters_file = source / "chapters.json"
+        chapters = (
+            [(int(t), str(title)) for t, title in json.loads(chapters_file.read_text())]
+            if chapters_file.exists()
+            else []
+        )
+        events = db.scalars(
+            select(RoomEvent).where(RoomEvent.session_id == row.consult_session_id).order_by(RoomEvent.seq)
+        )
+        timeline = [{"seq": e.seq, "t_ms": e.t_ms, "kind": e.kind, "payload": e.payload} for e in events]
+        store = resources.store()
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp)
+            try:
+                manifest = mux(sorted(source.glob("*.mkv")), out, chapters)
+            except MuxError as exc:
+                row.state, row.error = "failed", str(exc)[:1000]
+                return {"recording_id": recording_id, "status": "failed"}
+            (out / "events.json").write_text(json.dumps(timeline), encoding="utf-8")
+            (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+            keys: dict[str, str] = {}
+            for path in sorted(p for p in out.rglob("*") if p.is_file()):
+                name = path.relative_to(out).as_posix()
+                keys[name] = f"recordings/{recording_id}/{name}"
+                media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+                with path.open("rb") as data:
+                    store.put(keys[name], data, length=path.stat().st_size, content_type=media_type)
+        row.object_keys, row.duration_ms = keys, manifest["duration_ms"]
+        row.state, row.error = "ready", None
+        return {"recording_id": recording_id, "status": "ok", "duration_ms": row.duration_ms}

@@ -3,7 +3,9 @@ while routine work is left to the ordinary workers."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +13,8 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from server.app import create_app
+from server.config import Settings
 from server.models import Case, Slide, Urgency
 from tests.conftest import sign_in
 from tests.support import wsi_factory
@@ -18,10 +22,23 @@ from tests.support.services import process_env, running, telemed_command
 
 
 @pytest.fixture
-def urgent_worker(settings, demo, tmp_path) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def own_queue(settings: Settings) -> Settings:
+    """A task queue of this test's own: the suite's other workers (on the shared test queue) would
+    otherwise take the routine slide, which must be left waiting here."""
+    return dataclasses.replace(settings, task_queue=f"telemed-urgent-test-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture
+def urgent_worker(own_queue: Settings, demo, tmp_path) -> Iterator[None]:  # type: ignore[no-untyped-def]
     command = telemed_command("worker", "--urgent-only", "--concurrency", "1")
-    with running(command, process_env(settings), log=tmp_path / "urgent-worker.log"):
+    with running(command, process_env(own_queue), log=tmp_path / "urgent-worker.log"):
         yield
+
+
+@pytest.fixture
+def client(own_queue: Settings, demo) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(create_app(own_queue), client=("10.78.0.1", 40000)) as test_client:
+        yield test_client
 
 
 def upload(client: TestClient, csrf: str, case_id: int, data: bytes) -> int:

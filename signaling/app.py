@@ -28,7 +28,9 @@ from signaling import protocol
 from signaling.admission import Admission, Refused, admit, origin_allowed
 from signaling.events import EventWriter, PendingEvent
 from signaling.ice import ice_servers
+from signaling.recording.room_recorder import Recorders
 from signaling.rooms import POLICY_VIOLATION, Peer, Room, RoomError
+from worker.app import make_celery
 
 
 class DatabaseStore:
@@ -228,5 +230,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.engine = make_engine(settings.database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
-    app.state.recorder_factory = None  # set by the recorder: called with the room when recording starts
+    # called with the room when recording starts; tests may install their own
+    app.state.recorder_factory = Recorders(settings, app.state.session_factory, make_celery(settings))
     return app

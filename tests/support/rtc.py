@@ -1,7 +1,7 @@
 """An aiortc participant that speaks the signalling protocol (docs/consults.md) over a real socket.
 
-It joins a room, offers to the peers already present (joiners offer, so two peers never glare),
-answers offers, sends a moving test pattern and a sine tone, and counts what it receives. aiortc
+It joins a room, offers to the peers already present (joiners offer, so two peers never glare) and
+to a server peer (the recorder) when it joins, answers offers, sends a moving test pattern and a sine tone, and counts what it receives. aiortc
 gathers every candidate before `setLocalDescription` returns (half-trickle), so its SDP carries
 them; trickled `ice` frames from browsers are added as they come.
 """
@@ -106,6 +106,7 @@ class RtcPeer:
         self.pcs: dict[str, RTCPeerConnection] = {}
         self.received = Received()
         self.welcome: dict[str, Any] = {}
+        self.frames: list[dict[str, Any]] = []  # every signalling frame after the welcome, in order
         self._ws: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -121,10 +122,13 @@ class RtcPeer:
             self.ice_servers = self.welcome.get("ice_servers") or []
         self._spawn(self._listen())
         for peer in self.welcome["peers"]:
-            pc = self._connection(peer["peer_id"])
-            await pc.setLocalDescription(await pc.createOffer())
-            await self._send({"type": "offer", "to": peer["peer_id"], "sdp": pc.localDescription.sdp})
+            await self._offer(peer["peer_id"])
         return self.welcome
+
+    async def _offer(self, peer_id: str) -> None:
+        pc = self._connection(peer_id)
+        await pc.setLocalDescription(await pc.createOffer())
+        await self.send({"type": "offer", "to": peer_id, "sdp": pc.localDescription.sdp})
 
     def _connection(self, peer_id: str) -> RTCPeerConnection:
         pc = RTCPeerConnection(ice_config(self.ice_servers or [], relay_only=self.relay_only))
@@ -134,22 +138,38 @@ class RtcPeer:
         self.pcs[peer_id] = pc
         return pc
 
-    async def _send(self, frame: dict[str, Any]) -> None:
+    async def send(self, frame: dict[str, Any]) -> None:
+        """A protocol frame: the peer's own negotiation, or the test's (consent, viewer, recording...)."""
         await self._ws.send(json.dumps(frame))
+
+    async def next_frame(
+        self, kind: str, *, after: int = 0, timeout: float = 10
+    ) -> tuple[int, dict[str, Any]]:
+        """The first frame of `kind` at index `after` or later in `frames`, and its index."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for index in range(after, len(self.frames)):
+                if self.frames[index]["type"] == kind:
+                    return index, self.frames[index]
+            await asyncio.sleep(0.02)
+        raise TimeoutError(f"no {kind!r} frame within {timeout} s")
 
     async def _listen(self) -> None:
         async for message in self._ws:
             frame = json.loads(message)
+            self.frames.append(frame)
             kind, sender = frame["type"], frame.get("from")
             if kind == "offer":
                 pc = self._connection(sender)
                 await pc.setRemoteDescription(RTCSessionDescription(frame["sdp"], "offer"))
                 await pc.setLocalDescription(await pc.createAnswer())
-                await self._send({"type": "answer", "to": sender, "sdp": pc.localDescription.sdp})
+                await self.send({"type": "answer", "to": sender, "sdp": pc.localDescription.sdp})
             elif kind == "answer" and sender in self.pcs:
                 await self.pcs[sender].setRemoteDescription(RTCSessionDescription(frame["sdp"], "answer"))
             elif kind == "ice" and sender in self.pcs and frame.get("candidate"):
                 await self.pcs[sender].addIceCandidate(browser_candidate(frame["candidate"]))
+            elif kind == "peer_joined" and frame["role"] == "server":  # the recorder never offers
+                await self._offer(frame["peer_id"])
 
     async def _count(self, track: MediaStreamTrack) -> None:
         while True:
@@ -180,7 +200,7 @@ class RtcPeer:
 
     async def close(self) -> None:
         if self._ws is not None:
-            await self._send({"type": "bye"})
+            await self.send({"type": "bye"})
             await self._ws.close()
         for pc in self.pcs.values():
             await pc.close()

@@ -118,6 +118,11 @@ export function useConsultRoom(caseId: string) {
           patch({ phase: "denied" });
           break;
         case "peer_joined":
+          // The recorder joins when recording starts, which needs everyone's consent: send it our media.
+          // (Joining later, while it runs, we never offer to it: nobody is recorded without consenting.)
+          if (frame.role === "server") mesh.current?.call(frame.peer_id);
+          setState((s) => (frame.peer_id === s.selfId ? s : { ...s, peers: upsert(s.peers, peerOf(frame)) }));
+          break;
         case "peer_updated":
           // Our own description comes back too (after a `media` frame): the self tile has it already.
           setState((s) => (frame.peer_id === s.selfId ? s : { ...s, peers: upsert(s.peers, peerOf(frame)) }));

@@ -1,0 +1,111 @@
+"""The room's recorder: what `recording start` sets going and `recording stop` (or the room's end) hands
+to the worker. It is a room member with role `server`, so participants offer it their media like to any
+peer; the frames a browser would get (offers, `recording` off, `ended`) arrive through its `send`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from aiortc import RTCIceServer
+from celery import Celery
+from sqlalchemy.orm import Session, sessionmaker
+
+from server.config import Settings
+from server.db import transaction
+from server.models import Recording, utcnow
+from signaling.ice import ice_servers
+from signaling.recording.recorder import RecordingPeer
+from signaling.rooms import SERVER, Peer, Room, RoomError
+from worker.recording_tasks import PROCESS_TASK, track_dir
+
+log = logging.getLogger(__name__)
+
+DISPLAY_NAME = "录制"
+RECORDER_USER_ID = 0  # the TURN username needs a user id; the recorder is nobody's
+
+
+class Recorders:
+    """`app.state.recorder_factory`: one `RoomRecorder` per `recording start`, its own `Recording` row."""
+
+    def __init__(self, settings: Settings, session_factory: sessionmaker[Session], celery: Celery) -> None:
+        self.settings, self.session_factory, self.celery = settings, session_factory, celery
+
+    async def __call__(self, room: Room) -> None:
+        consenting = sorted({p.user_id for p in room.admitted() if p.consent and p.user_id is not None})
+        assert room.session_id is not None  # recording starts only in a room with admitted peers
+        recording_id = await asyncio.to_thread(self._insert, room.session_id, consenting)
+        servers = [
+            RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
+            for s in ice_servers(self.settings.rtc, RECORDER_USER_ID)
+        ]
+        await room.add_server_peer(RoomRecorder(room, recording_id, servers, self))
+
+    def _insert(self, session_id: int, consenting: list[int]) -> int:
+        with transaction(self.session_factory) as db:
+            row = Recording(consult_session_id=session_id, state="recording", consent_user_ids=consenting)
+            db.add(row)
+            db.flush()
+            return row.id
+
+    async def hand_over(self, recording_id: int) -> None:
+        """The files are complete: mark the row `processing` and queue the worker's mux."""
+
+        def mark_and_send() -> None:
+            with transaction(self.session_factory) as db:
+                row = db.get(Recording, recording_id)
+                if row is not None:
+                    row.state, row.ended_at = "processing", utcnow()
+            self.celery.send_task(PROCESS_TASK, args=[recording_id])
+
+        await asyncio.to_thread(mark_and_send)
+
+
+class RoomRecorder(Peer):
+    """The server peer of one recording. Offers and ICE are handled one at a time in a task of their
+    own, so a slow answer (aiortc gathers candidates first) never stalls the sender's socket loop."""
+
+    def __init__(self, room: Room, recording_id: int, servers: list[RTCIceServer], owner: Recorders) -> None:
+        super().__init__(user_id=None, display_name=DISPLAY_NAME, role=SERVER)
+        self.room, self.recording_id, self.owner = room, recording_id, owner
+        origin = time.monotonic() - room.clock_ms() / 1000  # track pts are then session `t_ms`
+        self.media = RecordingPeer(servers, origin, track_dir(recording_id), self._answer)
+        self._inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._negotiation = asyncio.ensure_future(self._negotiate())
+        self._finished = False
+
+    async def send(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind in ("offer", "ice"):
+            self._inbox.put_nowait(message)
+        elif kind == "ended" or (kind == "recording" and message.get("state") == "off"):
+            await self.finish()
+
+    async def _negotiate(self) -> None:
+        while True:
+            message = await self._inbox.get()
+            try:
+                await self.media.handle(message["from"], message)
+            except Exception:  # a malformed SDP from one participant must not end the recording
+                log.warning("recording %s: bad %s from %s", self.recording_id, message["type"], message["from"], exc_info=True)  # fmt: skip
+
+    async def _answer(self, message: dict[str, Any]) -> None:
+        if self.room.ended or self.id not in self.room.peers:
+            return
+        with contextlib.suppress(RoomError):  # the participant left while we answered
+            await self.room.relay(self, message)
+
+    async def finish(self) -> None:
+        """Close the files, hand them to the worker, leave the room (unless it is ending anyway)."""
+        if self._finished:
+            return
+        self._finished = True
+        self._negotiation.cancel()
+        await asyncio.gather(self._negotiation, return_exceptions=True)
+        await self.media.close()
+        await self.owner.hand_over(self.recording_id)
+        if not self.room.ended:
+            await self.room.leave(self, "left")

@@ -146,6 +146,28 @@ export async function request<T>(method: Method, path: string, options: RequestO
 
 // ---- auth -----------------------------------------------------------------
 
+/** POSTs `file` as the raw request body (not JSON, not multipart), its name in the `filename` query. */
+export async function postFile<T>(path: string, file: File): Promise<T> {
+  const url = `${path}?filename=${encodeURIComponent(file.name)}`;
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/octet-stream", Accept: "application/json", ...csrfHeaders() },
+      body: file,
+    });
+  } catch {
+    throw new ApiError(0, "network_error", null);
+  }
+  const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+  if (!response.ok) {
+    const code = typeof body.error === "string" ? body.error : `http_${response.status}`;
+    throw new ApiError(response.status, code, typeof body.detail === "string" ? body.detail : null, null, body);
+  }
+  return body as T;
+}
+
 export async function login(username: string, password: string): Promise<Session> {
   const session = await request<Session>("POST", "/api/auth/login", {
     body: { username, password },

@@ -1,7 +1,7 @@
 // A case's ECGs (server/api/ecg.py): list, one record with its measurements, the samples in µV for the
 // viewer, the worker-rendered page, and the upload of an ECG file as the raw request body.
 
-import { ApiError, csrfHeaders, request } from "../api";
+import { postFile, request } from "../api";
 
 export interface EcgFilters {
   highpass_hz: number | null;
@@ -79,24 +79,7 @@ export function ecgPageUrl(ecgId: number | string, format: "png" | "pdf"): strin
   return `${ecgPath(ecgId)}/page.${format}`;
 }
 
-/** The file goes as the raw body (not JSON, not multipart); its name rides in the `filename` query. */
-export async function uploadEcg(caseId: number | string, file: File): Promise<Ecg & { status: string }> {
-  const url = `/api/cases/${encodeURIComponent(String(caseId))}/ecgs?filename=${encodeURIComponent(file.name)}`;
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/octet-stream", Accept: "application/json", ...csrfHeaders() },
-      body: file,
-    });
-  } catch {
-    throw new ApiError(0, "network_error", null);
-  }
-  const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
-  if (!response.ok) {
-    const code = typeof body.error === "string" ? body.error : `http_${response.status}`;
-    throw new ApiError(response.status, code, typeof body.detail === "string" ? body.detail : null, null, body);
-  }
-  return body as unknown as Ecg & { status: string };
+/** The file goes as the raw body; the server recognises its format. */
+export function uploadEcg(caseId: number | string, file: File): Promise<Ecg & { status: string }> {
+  return postFile(`/api/cases/${encodeURIComponent(String(caseId))}/ecgs`, file);
 }

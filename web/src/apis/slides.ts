@@ -1,7 +1,7 @@
 // A case's whole-slide images (server/api/slides.py): list, one slide's de-identified metadata, its deep-zoom
 // descriptor and tile URLs, and the upload of a slide file as the raw (streamed) request body.
 
-import { ApiError, csrfHeaders, request } from "../api";
+import { ApiError, postFile, request } from "../api";
 
 export interface Slide {
   id: number;
@@ -78,26 +78,9 @@ export async function getDeepZoom(slideId: number | string, signal?: AbortSignal
   return zoom;
 }
 
-/** The file goes as the raw body (streamed by the server to disk); its name rides in the `filename` query. */
-export async function uploadSlide(caseId: number | string, file: File): Promise<Slide & { status: string }> {
-  const url = `/api/cases/${encodeURIComponent(String(caseId))}/slides?filename=${encodeURIComponent(file.name)}`;
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/octet-stream", Accept: "application/json", ...csrfHeaders() },
-      body: file,
-    });
-  } catch {
-    throw new ApiError(0, "network_error", null);
-  }
-  const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
-  if (!response.ok) {
-    const code = typeof body.error === "string" ? body.error : `http_${response.status}`;
-    throw new ApiError(response.status, code, typeof body.detail === "string" ? body.detail : null, null, body);
-  }
-  return body as unknown as Slide & { status: string };
+/** The file goes as the raw body (streamed by the server to disk). */
+export function uploadSlide(caseId: number | string, file: File): Promise<Slide & { status: string }> {
+  return postFile(`/api/cases/${encodeURIComponent(String(caseId))}/slides`, file);
 }
 
 /** A saved mark as the server returns it: base-level pixel points, µm figures from the slide's calibration. */

@@ -1,13 +1,10 @@
 // The whole-slide images of a case, each with its thumbnail and a link to the slide viewer; the requester
 // uploads another slide (SVS / pyramidal TIFF / DICOM WSI; the server names the formats when it refuses one).
 
-import { useState } from "react";
 import { Link } from "react-router-dom";
 import { useTranslation } from "react-i18next";
 import { listCaseSlides, slideThumbnailUrl, uploadSlide, type Slide } from "../../apis/slides";
-import { errorMessage } from "../../errors";
-import { useLoad } from "../../hooks/useLoad";
-import RawFileUpload from "../RawFileUpload";
+import CaseFileList from "../CaseFileList";
 
 function SlideItem({ caseId, slide }: { caseId: number; slide: Slide }) {
   const { t } = useTranslation();
@@ -39,53 +36,26 @@ function SlideItem({ caseId, slide }: { caseId: number; slide: Slide }) {
   );
 }
 
-function UploadSlide({ caseId, onUploaded }: { caseId: number; onUploaded: () => void }) {
-  const { t } = useTranslation();
-  return (
-    <RawFileUpload
-      upload={(file) => uploadSlide(caseId, file)}
-      onUploaded={onUploaded}
-      testIds={{ root: "slide-upload", file: "slide-file", done: "slide-uploaded", error: "slide-upload-error" }}
-      label={t("slides.upload")}
-      hint={t("slides.uploadHint")}
-      doneText={t("slides.uploaded")}
-      duplicateText={t("slides.duplicate")}
-    />
-  );
-}
-
 export default function CaseSlides({ caseId, mayUpload, refreshKey }: { caseId: number; mayUpload: boolean; refreshKey?: unknown }) {
   const { t } = useTranslation();
-  const [version, setVersion] = useState(0);
-  const [load, refresh] = useLoad((signal) => listCaseSlides(caseId, signal), [caseId], `${String(refreshKey)}:${version}`);
-  const pending = load.status === "ok" && load.data.some((slide) => slide.tiles_state === "pending");
   return (
-    <div className="case-slides">
-      {load.status === "loading" ? (
-        <p className="loading" role="status">
-          {t("common.loading")}
-        </p>
-      ) : load.status === "error" ? (
-        <p className="form-error" role="alert">
-          {t("slides.listError", { message: errorMessage(load.error, t) })}
-        </p>
-      ) : load.data.length === 0 ? (
-        <p className="text-muted" data-testid="case-slides-empty">
-          {t("slides.empty")}
-        </p>
-      ) : (
-        <ul className="study-list" data-testid="case-slides">
-          {load.data.map((slide) => (
-            <SlideItem key={slide.id} caseId={caseId} slide={slide} />
-          ))}
-        </ul>
-      )}
-      {pending ? (
-        <button type="button" className="btn btn-ghost btn-small" data-testid="slides-refresh" onClick={refresh}>
-          {t("slides.refresh")}
-        </button>
-      ) : null}
-      {mayUpload ? <UploadSlide caseId={caseId} onUploaded={() => setVersion((n) => n + 1)} /> : null}
-    </div>
+    <CaseFileList<Slide>
+      ns="slides"
+      className="case-slides"
+      testIds={{
+        list: "case-slides",
+        empty: "case-slides-empty",
+        refresh: "slides-refresh",
+        upload: { root: "slide-upload", file: "slide-file", done: "slide-uploaded", error: "slide-upload-error" },
+      }}
+      caseId={caseId}
+      list={listCaseSlides}
+      upload={uploadSlide}
+      uploadTexts={{ label: t("slides.upload"), hint: t("slides.uploadHint"), doneText: t("slides.uploaded"), duplicateText: t("slides.duplicate") }}
+      isPending={(slide) => slide.tiles_state === "pending"}
+      renderItem={(slide) => <SlideItem key={slide.id} caseId={caseId} slide={slide} />}
+      mayUpload={mayUpload}
+      refreshKey={refreshKey}
+    />
   );
 }

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-from signaling.recording import RecordingPeer
+from signaling.recording.recorder import RecordingPeer
 from tests.test_recording import MovingBars, Tone
 
 

@@ -115,8 +115,11 @@ def _teaching_admission(db: Session, user: User, session_id: int) -> Admission:
     )
 
 
-def admit(factory: sessionmaker[Session], token: str | None, room: str, ip: str | None) -> Admission:
-    """Who `token`'s user is in `room`, or `Refused`; refusals of case rooms are audited."""
+def admit(
+    factory: sessionmaker[Session], token: str | None, room: str, ip: str | None, *, watch: bool = False
+) -> Admission:
+    """Who `token`'s user is in `room`, or `Refused`; refusals of case rooms are audited. `watch`: the
+    live broadcast (HLS), which only teaching rooms have: a case room refuses it as `forbidden`."""
     match = ROOM_NAME.fullmatch(room)
     if match is None:
         raise Refused("no_such_room")
@@ -124,6 +127,8 @@ def admit(factory: sessionmaker[Session], token: str | None, room: str, ip: str 
     with factory() as db:
         try:
             user = _user_of(db, token)
+            if kind == "case" and watch:
+                raise Refused("forbidden")
             if kind == "case":
                 admission = _case_admission(db, user, number, ip)
             else:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
@@ -28,8 +29,9 @@ from signaling import protocol
 from signaling.admission import Admission, Refused, admit, origin_allowed
 from signaling.events import EventWriter, PendingEvent
 from signaling.ice import ice_servers
+from signaling.recording import live
 from signaling.recording.room_recorder import Recorders
-from signaling.rooms import POLICY_VIOLATION, Peer, Room, RoomError
+from signaling.rooms import OBSERVER, POLICY_VIOLATION, Peer, Room, RoomError
 from worker.app import make_celery
 
 
@@ -102,7 +104,7 @@ class Hub:
         return factory(room) if factory is not None else None
 
 
-def allowed_hosts(settings: Settings, websocket: WebSocket) -> set[str]:
+def allowed_hosts(settings: Settings, websocket: HTTPConnection) -> set[str]:
     hosts = {settings.host, websocket.url.hostname or ""}
     if settings.rtc.signaling_url:
         hosts.add(urlsplit(settings.rtc.signaling_url).hostname or "")
@@ -122,8 +124,10 @@ async def room_socket(websocket: WebSocket) -> None:
         return
     token, _ = session_token(websocket)  # type: ignore[arg-type]
     ip = websocket.client.host if websocket.client else None
+    watch = websocket.query_params.get("watch") == "hls"  # an HLS watcher: observer, no WebRTC media
     try:
-        admission = await asyncio.to_thread(admit, websocket.app.state.session_factory, token, name, ip)
+        factory = websocket.app.state.session_factory
+        admission = await asyncio.to_thread(admit, factory, token, name, ip, watch=watch)
     except Refused as refused:
         await refuse(websocket, refused.reason)
         return
@@ -143,10 +147,11 @@ async def room_socket(websocket: WebSocket) -> None:
         peer = Peer(
             user_id=admission.user_id,
             display_name=admission.display_name,
-            role=admission.role,
+            role=OBSERVER if watch else admission.role,
             institution=admission.institution,
             socket=websocket,
             ice_servers=servers,
+            webrtc=not watch,
         )
         await room.join(peer)
     await serve(room, peer, websocket)
@@ -204,6 +209,71 @@ async def handle(room: Room, peer: Peer, frame: Any) -> None:
             await room.moderate(peer, frame.action, frame.peer_id, frame.on)
 
 
+REFUSAL_STATUS = {"unauthenticated": 401, "no_such_room": 404}
+TARGET_LATENCY_SECONDS = 4  # hls.js plays 3 segments behind the newest; see docs/consults.md "Live broadcast"
+
+
+def http_base(settings: Settings, request: Request) -> str:
+    """This server as browsers reach it over HTTP(S): the public signalling URL when configured."""
+    if settings.rtc.signaling_url:
+        return settings.rtc.signaling_url.replace("ws", "http", 1)  # ws:// → http://, wss:// → https://
+    return str(request.base_url).rstrip("/")
+
+
+async def broadcast(request: Request) -> JSONResponse:
+    """A signed URL of the room's live HLS playlist, for whoever may join the (teaching) room. The web
+    UI calls it from the API's origin with the session cookie, hence credentialed CORS for that origin."""
+    hub: Hub = request.app.state.hub
+    name = request.path_params["room"]
+    origin = request.headers.get("origin")
+    headers = {"Vary": "Origin", "Cache-Control": "no-store"}
+    if origin and origin_allowed(origin, allowed_hosts(hub.settings, request)):
+        headers |= {"Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true"}
+    token, _ = session_token(request)
+    ip = request.client.host if request.client else None
+    try:
+        await asyncio.to_thread(admit, request.app.state.session_factory, token, name, ip, watch=True)
+    except Refused as refused:
+        status = REFUSAL_STATUS.get(refused.reason, 403)
+        return JSONResponse({"error": refused.reason}, status_code=status, headers=headers)
+    broadcasts: live.LiveBroadcasts = request.app.state.live
+    if not broadcasts.is_live(name):
+        return JSONResponse({"error": "not_live"}, status_code=404, headers=headers)
+    signed, expires = broadcasts.sign(name)
+    body = {
+        "hls_url": f"{http_base(hub.settings, request)}/live/{name}/{signed}/{live.PLAYLIST}",
+        "expires_at": datetime.fromtimestamp(expires, UTC).isoformat(),
+        "segment_seconds": live.SEGMENT_MS / 1000,
+        "target_latency_seconds": TARGET_LATENCY_SECONDS,
+        "latency_note": f"直播约延迟 {TARGET_LATENCY_SECONDS} 秒 · about {TARGET_LATENCY_SECONDS} s behind live",
+    }
+    return JSONResponse(body, headers=headers)
+
+
+async def live_file(request: Request) -> Response:
+    """A playlist, init or segment file of a live rendition: the token is the capability (any origin,
+    no cookie), the playlist is never cached, segments never change."""
+    broadcasts: live.LiveBroadcasts = request.app.state.live
+    room, token, name = (request.path_params[k] for k in ("room", "token", "name"))
+    headers = {"Access-Control-Allow-Origin": "*"}
+    if not broadcasts.valid(room, token):
+        return JSONResponse({"error": "bad_token"}, status_code=403, headers=headers)
+    path = broadcasts.file(room, name)
+    data = await asyncio.to_thread(_read, path) if path is not None else None
+    if path is None or data is None:
+        return JSONResponse({"error": "not_found"}, status_code=404, headers=headers)
+    playlist = name == live.PLAYLIST
+    headers["Cache-Control"] = "no-cache" if playlist else "public, max-age=86400, immutable"
+    return Response(data, media_type=live.MEDIA_TYPES[path.suffix], headers=headers)
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:  # a segment that slid out of the playlist, or the broadcast is over
+        return None
+
+
 async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "rooms": len(request.app.state.hub.rooms)})
 
@@ -225,11 +295,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.engine.dispose()
 
     app = Starlette(
-        routes=[Route("/healthz", healthz), WebSocketRoute("/ws/rooms/{room}", room_socket)],
+        routes=[
+            Route("/healthz", healthz),
+            Route("/broadcast/{room}", broadcast),
+            Route("/live/{room}/{token}/{name}", live_file),
+            WebSocketRoute("/ws/rooms/{room}", room_socket),
+        ],
         lifespan=lifespan,
     )
     app.state.engine = make_engine(settings.database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
+    app.state.live = live.LiveBroadcasts(settings.data_dir, settings.secret_key)
     # called with the room when recording starts; tests may install their own
-    app.state.recorder_factory = Recorders(settings, app.state.session_factory, make_celery(settings))
+    app.state.recorder_factory = Recorders(
+        settings, app.state.session_factory, make_celery(settings), app.state.live
+    )
     return app

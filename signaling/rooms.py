@@ -57,6 +57,7 @@ class Peer:
     consent: bool = False
     quality: str | None = None
     away: bool = False
+    webrtc: bool = True  # False: an HLS watcher (`?watch=hls`), to whom nobody offers WebRTC media
     ice_servers: list[dict[str, Any]] = field(default_factory=list)
     grace: asyncio.Task[None] | None = None
 
@@ -92,6 +93,7 @@ class Peer:
             "consent": self.consent,
             "away": self.away,
             "quality": self.quality,
+            "media": self.webrtc,
         }
 
 
@@ -319,6 +321,10 @@ class Room:
         target = self._admitted_peer(message["to"])
         if message["type"] == "offer" and peer.role == OBSERVER and target.role != SERVER:
             raise RoomError("not_allowed", "observers receive media only")
+        if message["type"] == "offer" and not target.webrtc:
+            raise RoomError("not_allowed", "HLS watchers take no WebRTC media")
+        if message["type"] == "offer" and target.role == SERVER and peer.sends_media and not peer.consent:
+            raise RoomError("consent_missing", "consent to the recording before sending it media")
         await target.send({**message, "from": peer.id})
 
     def clock_ms(self) -> int:

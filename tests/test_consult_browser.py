@@ -29,11 +29,11 @@ from server.db import transaction
 from server.models import Case, Institution
 from tests.conftest import DEMO_PASSWORD
 from tests.support.browser import CHROMIUM, FLAGS, SEEN, chromium, screenshot, signed_in_page
+from tests.support.consult import MIN_AUDIO_FRAMES, MIN_VIDEO_FRAMES
 from tests.support.live import LivePlatform, live_platform
 from tests.support.media_fixtures import HEIGHT, WIDTH, capture_files
 from tests.support.rtc import RtcPeer
 from tests.support.services import free_port, process_env, running, telemed_command
-from tests.test_consult_media import MIN_AUDIO_FRAMES, MIN_VIDEO_FRAMES
 
 pytestmark = pytest.mark.browser
 

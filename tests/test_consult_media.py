@@ -8,62 +8,13 @@ then forced through TURN with the REST credentials the signalling server hands o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from server.config import Settings
-from tests.support.coturn import Turn, coturn
+from tests.support.consult import meet, room_url, token, turn
+from tests.support.coturn import Turn
 from tests.support.rtc import HEIGHT, WIDTH, RtcPeer
-from tests.support.services import free_port, process_env, running, telemed_command
-from tests.test_signaling import bearer, village_case_id
 
-MIN_VIDEO_FRAMES, MIN_AUDIO_FRAMES = 20, 50  # about 1 s of each
-
-
-@pytest.fixture(scope="module")
-def turn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Turn]:
-    with coturn(tmp_path_factory.mktemp("coturn")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def room_url(settings: Settings, demo: None, session_factory: Any, turn: Turn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # fmt: skip
-    """The signalling server as its own process, configured with the coturn above."""
-    port = free_port()
-    env = {
-        **process_env(settings),
-        "TELEMED_SIGNALING_PORT": str(port),
-        "TELEMED_TURN_URLS": turn.url,
-        "TELEMED_TURN_SECRET": turn.secret,
-    }
-    log = tmp_path_factory.mktemp("signaling") / "signaling.log"
-    with running(telemed_command("signaling"), env, ready_url=f"http://127.0.0.1:{port}/healthz", log=log):
-        yield f"ws://127.0.0.1:{port}/ws/rooms/case-{village_case_id(session_factory)}"
-
-
-def token(app: Any, username: str) -> str:
-    return bearer(app, username)["Authorization"].removeprefix("Bearer ")
-
-
-async def meet(village: RtcPeer, reader: RtcPeer, timeout: float = 20) -> None:
-    """Join both (the reader second, so it offers), wait until each has had enough of both kinds."""
-    await village.join()
-    await reader.join()
-
-    def enough(peer: RtcPeer) -> bool:
-        frames = peer.received.frames
-        return frames["video"] >= MIN_VIDEO_FRAMES and frames["audio"] >= MIN_AUDIO_FRAMES
-
-    async def until_flowing() -> None:
-        while not (enough(village) and enough(reader)):
-            await asyncio.sleep(0.1)
-
-    try:
-        await asyncio.wait_for(until_flowing(), timeout)
-    except TimeoutError:
-        pytest.fail(f"media did not flow: village {village.received.frames}, reader {reader.received.frames}")
+__all__ = ["room_url", "turn"]  # fixtures, imported for pytest
 
 
 def assert_received_sent_size(*peers: RtcPeer) -> None:

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from server.app import create_app as create_api
 from server.models import AuditEvent, ConsultSession
-from tests.test_signaling import bearer, next_of, signalling_server, user_id_of, village_case_id, with_rtc
+from tests.support.consult import bearer, next_of, signalling_server, user_id_of, village_case_id, with_rtc
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
-"""The recording peer records a real aiortc participant; the mux step gives a seekable MP4, HLS, poster
-and chapters whose times agree with the session clock."""
+"""The recording peer records real aiortc participants; the mux step gives a seekable MP4, HLS, poster
+and chapters whose times agree with the session clock, and composites several cameras into a grid."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import av
@@ -21,8 +22,8 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 from server.models import ConsultSession, Recording, RoomEvent, utcnow
-from signaling.recording import RecordingPeer
 from signaling.recording.mux import mux
+from signaling.recording.recorder import RecordingPeer
 from worker import recording_tasks, resources
 
 SESSION_S = 20
@@ -42,6 +43,20 @@ class MovingBars(VideoStreamTrack):
         return frame
 
 
+class Solid(VideoStreamTrack):
+    """One colour, so each participant's tile is recognisable in the composite."""
+
+    def __init__(self, rgb: tuple[int, int, int]) -> None:
+        super().__init__()
+        self.image = np.full((HEIGHT, WIDTH, 3), rgb, np.uint8)
+
+    async def recv(self) -> av.VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        frame = av.VideoFrame.from_ndarray(self.image, format="rgb24")
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+
 class Tone(AudioStreamTrack):
     """A 440 Hz sine, 20 ms frames at 48 kHz."""
 
@@ -54,22 +69,38 @@ class Tone(AudioStreamTrack):
         return out
 
 
-async def record_session(directory: Path, seconds: float) -> RecordingPeer:
-    """A participant connects to the recording peer (SDP exchanged in-process), sends for `seconds`."""
-    participant = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    participant.addTrack(MovingBars())
-    participant.addTrack(Tone())
-    answers: asyncio.Queue[dict[str, str]] = asyncio.Queue()
-    peer = RecordingPeer([], time.monotonic(), directory, answers.put)
-    await participant.setLocalDescription(await participant.createOffer())
-    await peer.handle("p1", {"type": "offer", "sdp": participant.localDescription.sdp})
-    answer = await answers.get()
-    await participant.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
-    while participant.connectionState != "connected":
+async def connected(pc: RTCPeerConnection) -> None:
+    while pc.connectionState != "connected":
         await asyncio.sleep(0.01)
-    await asyncio.sleep(seconds)
+
+
+async def record_session(
+    directory: Path,
+    seconds: float,
+    cameras: Sequence[Callable[[], VideoStreamTrack]] = (MovingBars,),
+    stagger_s: float = 0.0,
+) -> RecordingPeer:
+    """Participants connect to the recording peer (SDP exchanged in-process), the i-th `i * stagger_s`
+    after the session started, each sending its camera and a tone; all hang up `seconds` after the start."""
+    started = time.monotonic()
+    answers: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+    peer = RecordingPeer([], started, directory, answers.put)
+    participants = []
+    for index, camera in enumerate(cameras):
+        await asyncio.sleep(max(0.0, started + index * stagger_s - time.monotonic()))
+        participant = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        participant.addTrack(camera())
+        participant.addTrack(Tone())
+        await participant.setLocalDescription(await participant.createOffer())
+        await peer.handle(f"p{index + 1}", {"type": "offer", "sdp": participant.localDescription.sdp})
+        answer = await asyncio.wait_for(answers.get(), 10)
+        await participant.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+        await asyncio.wait_for(connected(participant), 10)  # fail, not hang, if ICE/DTLS never completes
+        participants.append(participant)
+    await asyncio.sleep(max(0.0, started + seconds - time.monotonic()))
     await peer.close()
-    await participant.close()
+    for participant in participants:
+        await participant.close()
     return peer
 
 
@@ -221,3 +252,34 @@ def test_worker_task_stores_outputs(session, settings, session_factory, monkeypa
     # The viewer events sit on the recording's clock: in order, and inside the video they go with.
     assert [(e["seq"], e["t_ms"]) for e in timeline] == [(1, 1200), (2, 9800)]
     assert all(0 <= e["t_ms"] <= row.duration_ms for e in timeline)
+
+
+TWO_S, RED, BLUE = 8, (255, 0, 0), (0, 0, 255)
+
+
+def test_two_cameras_become_two_tiles_side_by_side_each_from_its_own_start(tmp_path: Path) -> None:
+    """Red joins at once, blue 3 s later: the composite shows red on the left, blue on the right from
+    blue's start (black before), and lasts the session like a single camera would."""
+    tracks, out = tmp_path / "tracks", tmp_path / "out"
+    cameras = (lambda: Solid(RED), lambda: Solid(BLUE))
+    asyncio.run(record_session(tracks, TWO_S, cameras, stagger_s=3))
+    manifest = mux(sorted(tracks.glob("*.mkv")), out)
+    assert [[name.split("-")[0] for name in tile] for tile in manifest["tiles"]] == [["p1"], ["p2"]]
+    probe = ffprobe(out / "recording.mp4")
+    assert abs(float(probe["format"]["duration"]) - TWO_S) < 0.5, probe["format"]
+    video = next(s for s in probe["streams"] if s["codec_type"] == "video")
+    assert (int(video["width"]), int(video["height"])) == (2 * WIDTH, HEIGHT)
+    blue_from = next(t["start_ms"] for t in manifest["tracks"] if t["file"].startswith("p2-video")) / 1000
+    assert 3 <= blue_from < 4.5
+
+    def colours_at(seconds: float) -> tuple[np.ndarray, np.ndarray]:
+        with av.open(str(out / "recording.mp4")) as f:
+            stream = f.streams.video[0]
+            frame = next(fr for fr in f.decode(stream) if fr.pts * stream.time_base >= seconds)
+        image = frame.to_ndarray(format="rgb24").astype(int)
+        return image[:, :WIDTH].mean(axis=(0, 1)), image[:, WIDTH:].mean(axis=(0, 1))
+
+    left, right = colours_at(blue_from - 1)
+    assert left[0] > 200 and left[2] < 40 and right.max() < 20, (left, right)  # red, and black: blue not yet
+    left, right = colours_at(TWO_S - 1.5)
+    assert left[0] > 200 and left[2] < 40 and right[2] > 200 and right[0] < 40, (left, right)

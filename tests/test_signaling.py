@@ -1,6 +1,6 @@
 """Signalling: who may join a consult room, SDP/ICE relay, bad frames, ICE servers with TURN credentials.
 
-The helpers here (`bearer`, `signalling`, `next_of`, `village_case_id`) are shared by the room tests.
+The helpers shared with the other consult tests are in tests/support/consult.py.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -20,72 +19,27 @@ from aioice.stun import TransactionFailed
 from aioice.turn import create_turn_endpoint
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
-from starlette.websockets import WebSocketDisconnect
 
 from server.config import RtcSettings, Settings
-from server.models import AuditEvent, Case, Institution, User
+from server.models import AuditEvent
 from signaling.app import create_app
 from signaling.ice import ice_servers
-from tests.conftest import DEMO_PASSWORD
+from tests.support.consult import (
+    bearer,
+    next_of,
+    refusal,
+    signalling_server,
+    user_id_of,
+    village_case_id,
+    with_rtc,
+)
 from tests.support.coturn import coturn
-
-_TOKENS: dict[str, str] = {}
-
-
-def bearer(api: Any, username: str) -> dict[str, str]:
-    """`Authorization` for a demo user, from one real API login per user and test session."""
-    if username not in _TOKENS:
-        response = TestClient(api).post(
-            "/api/auth/login", json={"username": username, "password": DEMO_PASSWORD, "bearer": True}
-        )
-        _TOKENS[username] = response.json()["token"]
-    return {"Authorization": f"Bearer {_TOKENS[username]}"}
-
-
-def with_rtc(settings: Settings, **rtc: Any) -> Settings:
-    return dataclasses.replace(settings, rtc=dataclasses.replace(settings.rtc, **rtc))
-
-
-@contextmanager
-def signalling_server(settings: Settings) -> Iterator[TestClient]:
-    """The signalling app with a 1 s grace period, its lifespan (event writer) running."""
-    with TestClient(create_app(with_rtc(settings, grace_seconds=1))) as client:
-        yield client
 
 
 @pytest.fixture
 def signalling(settings: Settings) -> Iterator[TestClient]:
     with signalling_server(settings) as client:
         yield client
-
-
-def next_of(ws: Any, kind: str, *, limit: int = 20) -> dict[str, Any]:
-    """The next frame of type `kind`, skipping presence and other frames on the way."""
-    for _ in range(limit):
-        frame = ws.receive_json()
-        if frame["type"] == kind:
-            return frame
-    raise AssertionError(f"no {kind!r} frame within {limit} frames")
-
-
-def village_case_id(session_factory: Any) -> int:
-    with session_factory() as db:
-        return db.scalar(
-            select(Case.id)
-            .join(Institution)
-            .where(Institution.name == "青山村卫生室", Case.kind == "imaging")
-        )
-
-
-def user_id_of(session_factory: Any, username: str) -> int:
-    with session_factory() as db:
-        return db.scalar(select(User.id).where(User.username == username))
-
-
-def refusal(client: TestClient, path: str, headers: dict[str, str]) -> tuple[int, str]:
-    with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(path, headers=headers) as ws:
-        ws.receive_json()
-    return refused.value.code, refused.value.reason
 
 
 def joins_audited(session_factory: Any, case_id: int) -> int:

@@ -16,7 +16,7 @@ from server.db import transaction
 from server.models import ConsultSession, RoomEvent, TeachingKind, TeachingSession, User
 from signaling.app import create_app
 from signaling.rooms import Peer, Room
-from tests.test_signaling import bearer, next_of, refusal, signalling_server, village_case_id, with_rtc
+from tests.support.consult import bearer, next_of, refusal, signalling_server, village_case_id, with_rtc
 
 
 @dataclass(eq=False)

@@ -1,5 +1,2 @@
-"""Server-side consult recording: an aiortc peer that writes crash-safe per-track files, and the mux step."""
-
-from signaling.recording.recorder import RecordingPeer, TrackWriter
-
-__all__ = ["RecordingPeer", "TrackWriter"]
+"""Server-side consult recording: an aiortc peer that writes crash-safe per-track files (`recorder`),
+the mux step (`mux`) and the live HLS rendition (`live`)."""

@@ -5,6 +5,7 @@ written cluster by cluster, so a recorder killed mid-session still leaves a play
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import queue
 import threading
@@ -24,14 +25,45 @@ log = logging.getLogger(__name__)
 
 MS = Fraction(1, 1000)
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+Tap = Callable[[str, int, av.VideoFrame | av.AudioFrame], None]  # (participant, t_ms, frame), in the loop
+
+
+class SampleClock:
+    """Audio pts that follow the samples (encoders want them contiguous); a gap after a stall larger
+    than 200 ms re-anchors to the arrival time."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self.next: int | None = None
+
+    def stamp(self, t_ms: int, samples: int) -> int:
+        arrival = t_ms * self.rate // 1000
+        if self.next is None or arrival - self.next > self.rate // 5:
+            self.next = arrival
+        pts, self.next = self.next, self.next + samples
+        return pts
+
+    def ahead(self, t_ms: int) -> bool:
+        """Whether the next samples would land more than 100 ms after their arrival: the rest of a burst
+        that follows a stall the clock has already re-anchored over. Stamping them would push the audio
+        ahead of the video for good (seconds, after a few stalls on a busy server), so they are dropped."""
+        return self.next is not None and self.next - t_ms * self.rate // 1000 > self.rate // 10
 
 
 class TrackWriter:
     """Records one incoming track to `path`, with pts in ms on the session clock (`origin` is the
-    monotonic time of the session start, so a late track starts at its offset)."""
+    monotonic time of the session start, so a late track starts at its offset). `tap`, if given, also
+    gets every frame kept (the live rendition)."""
 
-    def __init__(self, track: MediaStreamTrack, path: Path, origin: float, queue_size: int = 120) -> None:
-        self.track, self.path, self.origin = track, path, origin
+    def __init__(
+        self,
+        track: MediaStreamTrack,
+        path: Path,
+        origin: float,
+        queue_size: int = 120,
+        tap: Callable[[int, av.VideoFrame | av.AudioFrame], None] | None = None,
+    ) -> None:
+        self.track, self.path, self.origin, self.tap = track, path, origin, tap
         self.dropped = 0
         self.frames = 0
         self._queue: queue.Queue[tuple[int, av.VideoFrame | av.AudioFrame] | None] = queue.Queue(queue_size)
@@ -51,6 +83,8 @@ class TrackWriter:
             t_ms = round((time.monotonic() - self.origin) * 1000)
             if t_ms < 0:
                 continue  # before the session started: not part of the recording
+            if self.tap is not None:
+                self.tap(t_ms, frame)
             try:
                 self._queue.put_nowait((t_ms, frame))
             except queue.Full:
@@ -62,7 +96,7 @@ class TrackWriter:
         with av.open(str(self.path), "w", format="matroska", options=options) as out:
             stream: Any = None
             resampler: av.AudioResampler | None = None
-            next_audio_pts = 0
+            clock = SampleClock(48000)
             last_video_pts = -1
             while (item := self._queue.get()) is not None:
                 t_ms, frame = item
@@ -86,16 +120,12 @@ class TrackWriter:
                         resampler = av.AudioResampler(
                             format="s16", layout="stereo", rate=48000, frame_size=960
                         )
-                        next_audio_pts = t_ms * 48
                     frame.pts = None
                     frames = []
                     for chunk in resampler.resample(frame):  # type: ignore[union-attr]
-                        # Audio pts follow the samples (encoders want them contiguous); a gap after a
-                        # stall larger than 200 ms re-anchors to the arrival time.
-                        if t_ms * 48 - next_audio_pts > 9600:
-                            next_audio_pts = t_ms * 48
-                        chunk.pts, chunk.time_base = next_audio_pts, stream.time_base
-                        next_audio_pts += chunk.samples
+                        if clock.ahead(t_ms):
+                            continue
+                        chunk.pts, chunk.time_base = clock.stamp(t_ms, chunk.samples), stream.time_base
                         frames.append(chunk)
                 for f in frames:
                     out.mux(stream.encode(f))
@@ -114,13 +144,18 @@ class TrackWriter:
 
 class RecordingPeer:
     """The room member with role `server`: one peer connection per remote participant, every incoming
-    track recorded under `directory` as `<participant>-<kind>-<part>.mkv`."""
+    track recorded under `directory` as `<participant>-<kind>-<part>.mkv` (and handed to `tap`)."""
 
     def __init__(
-        self, ice_servers: list[RTCIceServer], session_started: float, directory: Path, send: Send
+        self,
+        ice_servers: list[RTCIceServer],
+        session_started: float,
+        directory: Path,
+        send: Send,
+        tap: Tap | None = None,
     ) -> None:
         self.config = RTCConfiguration(iceServers=ice_servers)
-        self.origin, self.directory, self.send = session_started, directory, send
+        self.origin, self.directory, self.send, self.tap = session_started, directory, send, tap
         self.directory.mkdir(parents=True, exist_ok=True)
         self.pcs: dict[str, RTCPeerConnection] = {}
         self.writers: list[TrackWriter] = []
@@ -156,14 +191,30 @@ class RecordingPeer:
     def _record(self, participant: str, track: MediaStreamTrack) -> None:
         self._parts += 1
         path = self.directory / f"{participant}-{track.kind}-{self._parts}.mkv"
-        writer = TrackWriter(track, path, self.origin)
+        tap = functools.partial(self.tap, participant) if self.tap is not None else None
+        writer = TrackWriter(track, path, self.origin, tap=tap)
         self.writers.append(writer)
         writer.start()
 
+    async def hang_up(self, participant: str) -> None:
+        """Stop recording `participant` (its consent was withdrawn): finish its files, close its connection.
+        A later offer (consent given again) starts a new connection and new files."""
+        pc = self.pcs.pop(participant, None)
+        if pc is None:
+            return
+        mine = [w for w in self.writers if w.path.name.startswith(f"{participant}-")]
+        self.writers = [w for w in self.writers if w not in mine]
+        await _finish(mine)
+        await pc.close()
+
     async def close(self) -> None:
         """Finish every file, then hang up."""
-        await asyncio.gather(*(w.close() for w in self.writers))
+        await _finish(self.writers)
         await asyncio.gather(*(pc.close() for pc in self.pcs.values()))
-        for w in self.writers:
-            if w.dropped:
-                log.warning("recording %s dropped %d frames", w.path.name, w.dropped)
+
+
+async def _finish(writers: list[TrackWriter]) -> None:
+    await asyncio.gather(*(w.close() for w in writers))
+    for w in writers:
+        if w.dropped:
+            log.warning("recording %s dropped %d frames", w.path.name, w.dropped)

@@ -122,10 +122,14 @@ class RtcPeer:
             self.ice_servers = self.welcome.get("ice_servers") or []
         self._spawn(self._listen())
         for peer in self.welcome["peers"]:
-            await self._offer(peer["peer_id"])
+            if peer.get("media", True):  # HLS watchers take no WebRTC media
+                await self.offer(peer["peer_id"])
         return self.welcome
 
-    async def _offer(self, peer_id: str) -> None:
+    async def offer(self, peer_id: str) -> None:
+        """Offer media to `peer_id` on a fresh connection (e.g. to the recorder once consent is given)."""
+        if (previous := self.pcs.pop(peer_id, None)) is not None:
+            await previous.close()
         pc = self._connection(peer_id)
         await pc.setLocalDescription(await pc.createOffer())
         await self.send({"type": "offer", "to": peer_id, "sdp": pc.localDescription.sdp})
@@ -169,7 +173,7 @@ class RtcPeer:
             elif kind == "ice" and sender in self.pcs and frame.get("candidate"):
                 await self.pcs[sender].addIceCandidate(browser_candidate(frame["candidate"]))
             elif kind == "peer_joined" and frame["role"] == "server":  # the recorder never offers
-                await self._offer(frame["peer_id"])
+                await self.offer(frame["peer_id"])
 
     async def _count(self, track: MediaStreamTrack) -> None:
         while True:

@@ -10,6 +10,9 @@ link's scope, while it is neither expired nor revoked. Those rules are here too.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, Literal
 
@@ -30,6 +33,11 @@ from server.models import (
     Role,
     ShareLink,
     ShareScope,
+    TeachingEcg,
+    TeachingItem,
+    TeachingItemState,
+    TeachingMaterial,
+    TeachingSlide,
     User,
     utcnow,
 )
@@ -171,11 +179,60 @@ def shared_study_scope(link: ShareLink) -> ColumnElement[bool]:
 
 
 def dicomweb_study_scope(user: User | None, link: ShareLink | None) -> ColumnElement[bool]:
-    """The studies a DICOMweb request reaches: a share link's one study, else the signed-in user's."""
+    """The studies a DICOMweb request reaches: a share link's one study; inside `teaching_library_reads`
+    the teaching library's de-identified copies only; else the signed-in user's."""
     if link is not None:
         return shared_study_scope(link)
     assert user is not None, "a DICOMweb request carries a user or a share link"
+    if _TEACHING_LIBRARY.get():
+        return teaching_study_scope(user)
     return study_scope(user)
+
+
+# ---- the teaching library (de-identified copies, trainees included) ------------------------------
+
+_TEACHING_LIBRARY: ContextVar[bool] = ContextVar("teaching_library", default=False)
+
+
+@contextmanager
+def teaching_library_reads() -> Iterator[None]:
+    """DICOMweb handlers called inside reach the teaching library's copies and nothing else: how
+    `/api/teaching/dicomweb/...` re-mounts them (the handlers are those of `/dicomweb`)."""
+    token = _TEACHING_LIBRARY.set(True)
+    try:
+        yield
+    finally:
+        _TEACHING_LIBRARY.reset(token)
+
+
+def teaching_item_scope(user: User) -> ColumnElement[bool]:
+    """SQL predicate on `TeachingItem`: the items of the user's community; trainees see ready ones only."""
+    if user.community_id is None or user.role == Role.AUDITOR:
+        return false()
+    own = TeachingItem.community_id == user.community_id
+    if user.role == Role.TRAINEE:
+        return and_(own, TeachingItem.state == TeachingItemState.READY)
+    return own
+
+
+def teaching_study_scope(user: User) -> ColumnElement[bool]:
+    """SQL predicate on `DicomStudy`: the de-identified copies linked to library items the user sees."""
+    copies = (
+        select(TeachingMaterial.copy_id)
+        .join(TeachingItem, TeachingItem.id == TeachingMaterial.item_id)
+        .where(TeachingMaterial.kind == "study", teaching_item_scope(user))
+    )
+    return DicomStudy.study_uid.in_(copies)
+
+
+def teaching_slide_scope(user: User) -> ColumnElement[bool]:
+    """SQL predicate on `TeachingSlide`: slide copies of library items the user sees."""
+    return TeachingSlide.item_id.in_(select(TeachingItem.id).where(teaching_item_scope(user)))
+
+
+def teaching_ecg_scope(user: User) -> ColumnElement[bool]:
+    """SQL predicate on `TeachingEcg`: ECG copies of library items the user sees."""
+    return TeachingEcg.item_id.in_(select(TeachingItem.id).where(teaching_item_scope(user)))
 
 
 def require_share_scope(link: ShareLink, needed: ShareScope) -> None:

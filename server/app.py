@@ -37,6 +37,7 @@ from server.api import (
     slide_annotations,
     slides,
     teaching,
+    teaching_library,
     uploads,
     worklist,
 )
@@ -98,6 +99,7 @@ def api_routes() -> list[BaseRoute]:
         *follow_up.routes,
         *dashboard.routes,
         *teaching.routes,
+        *teaching_library.routes,
         *consults.routes,
         *audit_log.routes,
         *openapi.routes,

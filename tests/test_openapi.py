@@ -60,6 +60,15 @@ def test_operations_name_the_roles_their_rule_allows(client) -> None:  # type: i
         ("version", "integer"),
     ]
 
+    library = paths["/api/teaching/library"]
+    assert "trainee" in library["get"]["x-roles"] and "trainee" not in library["post"]["x-roles"]
+    copies = paths["/api/teaching/dicomweb/studies/{study}/metadata"]["get"]
+    assert "trainee" in copies["x-roles"] and "auditor" not in copies["x-roles"]
+    assert "trainee" not in paths["/dicomweb/studies/{study}/metadata"]["get"]["x-roles"]
+    ecg_copy = paths["/api/teaching/ecgs/{ecg_id}/samples"]["get"]
+    assert "trainee" in ecg_copy["x-roles"] and "auditor" not in ecg_copy["x-roles"]
+    assert "trainee" not in paths["/api/ecgs/{ecg_id}/samples"]["get"]["x-roles"]
+
     login = paths["/api/auth/login"]["post"]
     assert login["x-access"] == "public" and login["security"] == [] and login["x-roles"] == []
     shared = paths["/share/{token}/link"]["get"]

@@ -37,6 +37,7 @@ def make_celery(settings: Settings) -> Celery:
             "worker.ecg_tasks",
             "worker.slide_tasks",
             "worker.recording_tasks",
+            "worker.teaching_tasks",
         ],
     )
     app.conf.update(

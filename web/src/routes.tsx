@@ -20,6 +20,9 @@ import ReferralsPage from "./pages/ReferralsPage";
 import EcgViewerPage from "./pages/EcgViewerPage";
 import LazySlideViewerPage from "./pages/LazySlideViewerPage";
 import ConsultRoomPage from "./pages/ConsultRoomPage";
+import TeachingLibraryPage from "./pages/TeachingLibraryPage";
+import TeachingLivePage from "./pages/TeachingLivePage";
+import TeachingPlayerPage from "./pages/TeachingPlayerPage";
 import { VIEWER_ROLES } from "./viewer/roles";
 
 export type PageKey =
@@ -46,8 +49,11 @@ export type PageKey =
   | "ecgViewer"
   | "slideViewer"
   | "consultRoom"
+  | "teachingRoom"
   | "referral"
-  | "referralNew";
+  | "referralNew"
+  | "teachingPlayer"
+  | "teachingLive";
 
 export interface PageDef {
   key: PageKey;
@@ -64,6 +70,9 @@ const REFERRAL_DESK_ROLES: readonly Role[] = ["reader", "dispatcher", "expert", 
 
 /** Who may join a case's live consult: whoever may see cases, never a trainee (docs/consults.md). */
 const CONSULT_ROLES: readonly Role[] = ["requester", "reader", "dispatcher", "expert", "admin"];
+
+/** Who may open the teaching library and watch sessions: trainees, the clinical roles, the admin (not the auditor). */
+const TEACHING_ROLES: readonly Role[] = ["trainee", "requester", "reader", "dispatcher", "expert", "admin"];
 
 /** Roles whose home page is the case list. Others are sent to their first nav item. */
 export const CASE_LIST_HOME_ROLES: readonly Role[] = ["requester", "reader", "dispatcher", "expert", "admin"];
@@ -83,7 +92,9 @@ export const PAGES: Record<PageKey, PageDef> = {
   reports: page("reports", "/reports", ["reader"], WorklistPage),
   dispatch: page("dispatch", "/dispatch", ["dispatcher"], WorklistPage),
   consults: page("consults", "/consults", ["expert"], WorklistPage),
-  teaching: page("teaching", "/teaching", ["trainee"]),
+  teaching: page("teaching", "/teaching", TEACHING_ROLES, TeachingLibraryPage),
+  teachingPlayer: page("teachingPlayer", "/teaching/library/:itemId", TEACHING_ROLES, TeachingPlayerPage),
+  teachingLive: page("teachingLive", "/teaching/sessions/:sessionId/live", TEACHING_ROLES, TeachingLivePage),
   dashboard: page("dashboard", "/dashboard", ["admin"], DashboardPage),
   billing: page("billing", "/admin/billing", ["admin"], BillingPage),
   statements: page("statements", "/statements", ["requester"], StatementsPage),
@@ -95,17 +106,18 @@ export const PAGES: Record<PageKey, PageDef> = {
   ecgViewer: page("ecgViewer", "/cases/:caseId/ecgs/:ecgId", VIEWER_ROLES, EcgViewerPage),
   slideViewer: page("slideViewer", "/cases/:caseId/slides/:slideId", VIEWER_ROLES, LazySlideViewerPage),
   consultRoom: page("consultRoom", "/cases/:caseId/consult", CONSULT_ROLES, ConsultRoomPage),
+  teachingRoom: page("teachingRoom", "/teaching/sessions/:sessionId/room", [...CONSULT_ROLES, "trainee"], ConsultRoomPage),
   referral: page("referral", "/referrals/:referralId", ["requester", ...REFERRAL_DESK_ROLES], ReferralPage),
   referralNew: page("referralNew", "/cases/:caseId/refer", ["requester"], ReferralNewPage),
 };
 
 const ROLE_NAV: Record<Role, readonly PageKey[]> = {
-  requester: ["myCases", "newRequest", "referrals", "followUp", "statements"],
-  reader: ["worklist", "reports", "referralDesk"],
-  dispatcher: ["dispatch", "worklist", "referralDesk"],
-  expert: ["consults", "referralDesk"],
+  requester: ["myCases", "newRequest", "referrals", "followUp", "statements", "teaching"],
+  reader: ["worklist", "reports", "referralDesk", "teaching"],
+  dispatcher: ["dispatch", "worklist", "referralDesk", "teaching"],
+  expert: ["consults", "referralDesk", "teaching"],
   trainee: ["teaching"],
-  admin: ["dashboard", "billing", "referralDesk", "institutions"],
+  admin: ["dashboard", "billing", "referralDesk", "institutions", "teaching"],
   auditor: ["audit"],
 };
 

@@ -70,9 +70,10 @@ export function getEcg(ecgId: number | string, signal?: AbortSignal): Promise<Ec
   return request<EcgDetail>("GET", ecgPath(ecgId), { signal });
 }
 
-/** The viewer needs no more than 500 Hz on screen; the server low-passes before it decimates. */
-export function ecgSamples(ecgId: number | string, signal?: AbortSignal, rate = 500): Promise<EcgSamples> {
-  return request<EcgSamples>("GET", `${ecgPath(ecgId)}/samples?rate=${rate}`, { signal });
+/** The viewer needs no more than 500 Hz on screen; the server low-passes before it decimates. `base`: the
+ * record's path (the shared viewer is given it). */
+export function ecgSamples(ecgId: number | string, signal?: AbortSignal, rate = 500, base = ecgPath(ecgId)): Promise<EcgSamples> {
+  return request<EcgSamples>("GET", `${base}/samples?rate=${rate}`, { signal });
 }
 
 export function ecgPageUrl(ecgId: number | string, format: "png" | "pdf"): string {

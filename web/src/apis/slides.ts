@@ -51,11 +51,12 @@ export function slideTilesUrl(slideId: number | string): string {
   return `${slidePath(slideId)}/tiles/`;
 }
 
-/** The server's DZI XML parsed; the session cookie goes with it (same origin). */
-export async function getDeepZoom(slideId: number | string, signal?: AbortSignal): Promise<DeepZoom> {
+/** The server's DZI XML parsed; the session cookie goes with it (same origin). `base`: the slide's path
+ * (the teaching library serves its copies under another one, with the same sub-paths). */
+export async function getDeepZoom(slideId: number | string, signal?: AbortSignal, base = slidePath(slideId)): Promise<DeepZoom> {
   let response: Response;
   try {
-    response = await fetch(`${slidePath(slideId)}/dzi`, { credentials: "same-origin", signal });
+    response = await fetch(`${base}/dzi`, { credentials: "same-origin", signal });
   } catch (err) {
     if (signal?.aborted) throw err;
     throw new ApiError(0, "network_error", null);

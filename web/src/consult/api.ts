@@ -12,6 +12,7 @@ export function getRtcConfig(signal?: AbortSignal): Promise<RtcConfig> {
   return request<RtcConfig>("GET", "/api/rtc/config", { signal });
 }
 
-export function caseRoomUrl(config: RtcConfig, caseId: number | string): string {
-  return `${config.signaling_url}/ws/rooms/case-${caseId}`;
+/** `room`: `case-<id>` (a case's consult) or `teaching-<id>` (a teaching session). */
+export function roomUrl(config: RtcConfig, room: string): string {
+  return `${config.signaling_url}/ws/rooms/${encodeURIComponent(room)}`;
 }

@@ -1,5 +1,7 @@
 // The signalling frames of docs/consults.md, typed: what the browser sends and what the server answers.
 
+import type { ViewerEvent, ViewerState } from "../sharedViewer/state";
+
 export type RoomRole = "host" | "requester" | "participant" | "observer" | "server";
 export type MediaProfile = "normal" | "low" | "audio_only";
 export type QualityLevel = "good" | "fair" | "poor";
@@ -18,6 +20,8 @@ export interface PeerInfo {
   consent: boolean;
   away: boolean;
   quality: QualityLevel | null;
+  /** False for an HLS watcher (`?watch=hls`): it takes no WebRTC media, nobody offers to it. */
+  media?: boolean;
 }
 
 export interface RoomInfo {
@@ -54,6 +58,9 @@ export type ServerFrame =
       peers: PeerInfo[];
       ice_servers: RTCIceServer[];
       grace_seconds: number;
+      /** The room's viewer state so far: a late joiner sees what everybody sees. */
+      state: ViewerState;
+      last_seq: number;
     }
   | { type: "waiting"; peer_id: string; resume_token: string }
   | { type: "waiting_list"; peers: PeerInfo[] }
@@ -73,7 +80,7 @@ export type ServerFrame =
   | { type: "network_quality"; peer_id: string; level: QualityLevel }
   | { type: "room"; room: RoomInfo }
   | { type: "ended"; by: string }
-  | { type: "viewer" }
+  | { type: "viewer"; seq: number; t_ms: number; at: string; from: string; event: ViewerEvent }
   | { type: "pong" }
   | { type: "error"; error: string; detail: string };
 
@@ -81,6 +88,8 @@ export type ClientFrame =
   | { type: "offer" | "answer"; to: string; sdp: string }
   | { type: "ice"; to: string; candidate: IceCandidateFrame | null }
   | { type: "chat"; text: string }
+  | { type: "viewer"; event: ViewerEvent }
+  | { type: "leader"; to: string }
   | { type: "media"; audio: boolean; video: boolean; profile: MediaProfile }
   | { type: "network"; rtt_ms: number; loss: number; bitrate_kbps: number }
   | { type: "consent"; recording: boolean }

@@ -28,6 +28,8 @@ export class SignalingClient {
   private retryTimer: number | undefined;
   private attempt = 0;
   private stopped = false;
+  /** Closing the tab says `bye`, so the others see us leave now, not after the grace period. */
+  private readonly onPageHide = () => this.close();
 
   constructor(
     private readonly url: string,
@@ -36,6 +38,7 @@ export class SignalingClient {
 
   connect(): void {
     this.stopped = false;
+    window.addEventListener("pagehide", this.onPageHide);
     this.open();
   }
 
@@ -45,6 +48,7 @@ export class SignalingClient {
 
   /** Leave for good: `bye` lets the others see us go now rather than after the grace period. */
   close(): void {
+    window.removeEventListener("pagehide", this.onPageHide);
     this.stopped = true;
     window.clearTimeout(this.retryTimer);
     this.send({ type: "bye" });
@@ -53,7 +57,8 @@ export class SignalingClient {
   }
 
   private open(): void {
-    const url = this.resumeToken ? `${this.url}?resume=${encodeURIComponent(this.resumeToken)}` : this.url;
+    const url = new URL(this.url, window.location.href);
+    if (this.resumeToken) url.searchParams.set("resume", this.resumeToken);
     const socket = new WebSocket(url);
     this.socket = socket;
     this.handlers.onStatus(this.attempt === 0 ? "connecting" : "reconnecting");

@@ -1,9 +1,16 @@
-// A consult room as React state: the signalling socket, the local media, the mesh and what the room
-// page shows (peers, their streams and quality, chat, the waiting list, recording). Network reports go
-// to the server every 5 s; the server answers everyone with each peer's level.
+// A consult or teaching room as React state: the signalling socket, the local media, the mesh and what
+// the room page shows (peers, their streams and quality, chat, the waiting list, recording, the shared
+// viewer's state and the others' pointer). Network reports go to the server every 5 s; the server
+// answers everyone with each peer's level.
+//
+// Who gets our media: every peer present when we join (we offer), except HLS watchers (`media: false`)
+// and the recorder (role `server`), which gets it only once we have consented. Observers (trainees)
+// send nothing and may not offer: the others offer to them.
 
 import { useCallback, useEffect, useRef, useState } from "react";
-import { caseRoomUrl, getRtcConfig } from "./api";
+import { EMPTY_VIEWER_STATE, foldViewerEvent, type ViewerEvent, type ViewerState } from "../sharedViewer/state";
+import type { PointerPosition } from "../sharedViewer/PointerLayer";
+import { getRtcConfig, roomUrl } from "./api";
 import { PeerMesh } from "./mesh";
 import { applyProfile, openLocalMedia } from "./profiles";
 import type { ChatLine, MediaProfile, PeerInfo, QualityLevel, RoomInfo, RoomRole, ServerFrame } from "./protocol";
@@ -32,6 +39,9 @@ export interface ConsultRoomState {
   network: NetworkSample | null;
   quality: QualityLevel | null;
   error: string | null;
+  viewer: ViewerState;
+  /** The last pointer position someone else showed (not folded into the viewer state). */
+  pointer: PointerPosition | null;
 }
 
 const INITIAL: ConsultRoomState = {
@@ -52,6 +62,8 @@ const INITIAL: ConsultRoomState = {
   network: null,
   quality: null,
   error: null,
+  viewer: EMPTY_VIEWER_STATE,
+  pointer: null,
 };
 
 function upsert(peers: PeerInfo[], peer: PeerInfo): PeerInfo[] {
@@ -68,12 +80,25 @@ function peerOf(frame: PeerInfo & { type: string }): PeerInfo {
   return peer;
 }
 
-export function useConsultRoom(caseId: string) {
+/** Whether we send our media to this peer when one of us joins. */
+function takesMedia(peer: PeerInfo): boolean {
+  return peer.media !== false && peer.role !== "server" && !peer.away;
+}
+
+/**
+ * `room`: `case-<id>` or `teaching-<id>`. `observer`: we join as an observer (a trainee): no camera or
+ * microphone is opened and we never offer.
+ */
+export function useConsultRoom(room: string, observer = false) {
   const [state, setState] = useState<ConsultRoomState>(INITIAL);
   const signaling = useRef<SignalingClient | null>(null);
   const mesh = useRef<PeerMesh | null>(null);
   const local = useRef<MediaStream | null>(null);
   const media = useRef({ audio: true, video: true, profile: "normal" as MediaProfile });
+  const consented = useRef(false);
+  const recorders = useRef(new Set<string>());
+  /** Observers that take WebRTC media: they cannot offer, so we call them. */
+  const watchers = useRef(new Set<string>());
   const patch = useCallback((p: Partial<ConsultRoomState>) => setState((s) => ({ ...s, ...p })), []);
 
   useEffect(() => {
@@ -95,15 +120,24 @@ export function useConsultRoom(caseId: string) {
           mesh.current?.closeAll();
           mesh.current = new PeerMesh(frame.peer_id, frame.ice_servers, local.current!, client!, onStream);
           const others = frame.peers.filter((p) => p.peer_id !== frame.peer_id);
-          for (const peer of others) if (peer.role !== "server" && !peer.away) mesh.current.call(peer.peer_id);
           const self = frame.peers.find((p) => p.peer_id === frame.peer_id);
+          consented.current = self?.consent ?? false;
+          recorders.current = new Set(others.filter((p) => p.role === "server").map((p) => p.peer_id));
+          watchers.current = new Set(others.filter((p) => p.role === "observer" && p.media !== false).map((p) => p.peer_id));
+          if (frame.role !== "observer") {
+            for (const peer of others) if (takesMedia(peer)) mesh.current.call(peer.peer_id);
+            // Back in a recorded room having consented before (a resumed socket): the recorder gets us again.
+            if (consented.current) for (const id of recorders.current) mesh.current.call(id);
+          }
           patch({
             phase: "in_room",
             selfId: frame.peer_id,
             role: frame.role,
             room: frame.room,
             peers: others,
-            consent: self?.consent ?? false,
+            consent: consented.current,
+            viewer: frame.state ?? EMPTY_VIEWER_STATE,
+            pointer: null,
           });
           sendMedia();
           break;
@@ -119,8 +153,15 @@ export function useConsultRoom(caseId: string) {
           break;
         case "peer_joined":
           // The recorder joins when recording starts, which needs everyone's consent: send it our media.
-          // (Joining later, while it runs, we never offer to it: nobody is recorded without consenting.)
-          if (frame.role === "server") mesh.current?.call(frame.peer_id);
+          // (Joining later, while it runs, we offer only once we consent: nobody is recorded without it.)
+          // An observer cannot offer: we do, unless it watches the HLS broadcast instead.
+          if (frame.role === "server") {
+            recorders.current.add(frame.peer_id);
+            if (!observer && consented.current) mesh.current?.call(frame.peer_id);
+          } else if (frame.role === "observer" && frame.media !== false) {
+            watchers.current.add(frame.peer_id);
+            if (!observer) mesh.current?.call(frame.peer_id);
+          }
           setState((s) => (frame.peer_id === s.selfId ? s : { ...s, peers: upsert(s.peers, peerOf(frame)) }));
           break;
         case "peer_updated":
@@ -132,10 +173,14 @@ export function useConsultRoom(caseId: string) {
           break;
         case "peer_back":
           // It comes back with a new connection and offers afresh; the old one cannot be renegotiated.
+          // An observer cannot offer: we call it again.
           mesh.current?.close(frame.peer_id);
+          if (watchers.current.has(frame.peer_id) && !observer) mesh.current?.call(frame.peer_id);
           setState((s) => ({ ...s, peers: patchPeer(s.peers, frame.peer_id, { away: false }) }));
           break;
         case "peer_left":
+          recorders.current.delete(frame.peer_id);
+          watchers.current.delete(frame.peer_id);
           mesh.current?.close(frame.peer_id);
           setState((s) => ({ ...s, peers: s.peers.filter((p) => p.peer_id !== frame.peer_id) }));
           break;
@@ -148,6 +193,16 @@ export function useConsultRoom(caseId: string) {
         case "ice":
           void mesh.current?.onIce(frame.from, frame.candidate);
           break;
+        case "viewer": {
+          const { event } = frame;
+          if (event.kind === "pointer") {
+            const pointer = { x: event.x, y: event.y };
+            setState((s) => (frame.from === s.selfId ? s : { ...s, pointer }));
+          } else {
+            setState((s) => ({ ...s, viewer: foldViewerEvent(s.viewer, frame.seq, event), pointer: event.kind === "open" ? null : s.pointer }));
+          }
+          break;
+        }
         case "chat": {
           const line: ChatLine = { seq: frame.seq, from: frame.from, display_name: frame.display_name, text: frame.text, at: frame.at };
           setState((s) => ({ ...s, chat: [...s.chat, line] }));
@@ -184,7 +239,10 @@ export function useConsultRoom(caseId: string) {
 
     void (async () => {
       try {
-        const [config, stream] = await Promise.all([getRtcConfig(abort.signal), openLocalMedia()]);
+        const [config, stream] = await Promise.all([
+          getRtcConfig(abort.signal),
+          observer ? Promise.resolve(new MediaStream()) : openLocalMedia(),
+        ]);
         if (abort.signal.aborted) {
           stream.getTracks().forEach((track) => track.stop());
           return;
@@ -192,7 +250,7 @@ export function useConsultRoom(caseId: string) {
         local.current = stream;
         media.current.video = stream.getVideoTracks().length > 0;
         patch({ local: stream, video: media.current.video });
-        client = new SignalingClient(caseRoomUrl(config, caseId), {
+        client = new SignalingClient(roomUrl(config, room), {
           onFrame,
           onStatus: (status, reason) => {
             if (status === "reconnecting") patch({ phase: "reconnecting" });
@@ -228,7 +286,7 @@ export function useConsultRoom(caseId: string) {
       local.current?.getTracks().forEach((track) => track.stop());
       local.current = null;
     };
-  }, [caseId, patch]);
+  }, [room, observer, patch]);
 
   const send = useCallback((frame: Parameters<SignalingClient["send"]>[0]) => signaling.current?.send(frame), []);
 
@@ -253,11 +311,23 @@ export function useConsultRoom(caseId: string) {
 
   const setConsent = useCallback(
     (consent: boolean) => {
+      const before = consented.current;
+      consented.current = consent;
       patch({ consent });
       send({ type: "consent", recording: consent });
+      // Consenting while the recorder runs (we joined late): only now does it get our media; withdrawn, it
+      // gets none any more.
+      if (observer || consent === before) return;
+      for (const id of recorders.current) {
+        if (consent) mesh.current?.call(id);
+        else mesh.current?.close(id);
+      }
     },
-    [patch, send],
+    [patch, send, observer],
   );
 
-  return { state, send, setProfile, toggleAudio, setConsent };
+  const sendViewer = useCallback((event: ViewerEvent) => send({ type: "viewer", event }), [send]);
+  const handOver = useCallback((to: string) => send({ type: "leader", to }), [send]);
+
+  return { state, send, setProfile, toggleAudio, setConsent, sendViewer, handOver };
 }

@@ -99,20 +99,30 @@ function CopyToReport({ detail, automated }: { detail: CaseDetail; automated: Au
   );
 }
 
-function Paper({
+/** The paper and its controls; `zoom` given (the shared viewer), the zoom is the caller's, changes go to `onZoomChange`. */
+export function Paper({
   samples,
   pxPerMm,
   calibrated,
+  zoom: sharedZoom,
+  onZoomChange,
 }: {
   samples: EcgSamples;
   pxPerMm: number;
   calibrated: boolean;
+  zoom?: number;
+  onZoomChange?: (zoom: number) => void;
 }) {
   const { t } = useTranslation();
   const canvas = useRef<HTMLCanvasElement>(null);
   const [speed, setSpeed] = useState<number>(25);
   const [gain, setGain] = useState<number>(10);
-  const [zoom, setZoom] = useState<number>(1);
+  const [ownZoom, setOwnZoom] = useState<number>(1);
+  const zoom = sharedZoom ?? ownZoom;
+  const setZoom = (value: number) => {
+    setOwnZoom(value);
+    onZoomChange?.(value);
+  };
   const [lead, setLead] = useState<string | null>(null);
   const [points, setPoints] = useState<Point[]>([]);
   const leads = Object.keys(samples.leads);

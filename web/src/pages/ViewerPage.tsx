@@ -147,10 +147,18 @@ export interface StudyViewerProps {
   user: User | null;
   /** Shown above the study title: a back link, or the share link's notice. */
   head: ReactNode;
+  /** Shared viewer (consult rooms): the series the room's leader shows; undefined: the viewer's own choice. */
+  series?: string | null;
+  /** The user picked a series in the list. */
+  onSeriesChange?: (seriesUid: string) => void;
+  /** The viewport's controller once mounted (null when it goes), for the shared viewer to drive and follow. */
+  onController?: (controller: StackController | null) => void;
+  /** Drawn over the image: the shared viewer's pointer dot. */
+  overlay?: ReactNode;
 }
 
 /** One study in the viewer, from whichever DICOMweb root the caller may use. */
-export function StudyViewer({ studyUid, dicomweb, caseId, user, head }: StudyViewerProps) {
+export function StudyViewer({ studyUid, dicomweb, caseId, user, head, series, onSeriesChange, onController, overlay }: StudyViewerProps) {
   const { t } = useTranslation();
 
   const [study, setStudy] = useState<Load<{ study: DicomJson | null; series: SeriesInfo[] }>>({ status: "loading" });
@@ -194,6 +202,14 @@ export function StudyViewer({ studyUid, dicomweb, caseId, user, head }: StudyVie
       });
     return () => controller.abort();
   }, [studyUid, dicomweb, attempt]);
+
+  useEffect(() => {
+    if (series) setSelected(series);
+  }, [series]);
+
+  useEffect(() => {
+    onController?.(mounted);
+  }, [mounted, onController]);
 
   // The Cornerstone viewport lives as long as the page.
   useEffect(() => {
@@ -436,7 +452,10 @@ export function StudyViewer({ studyUid, dicomweb, caseId, user, head }: StudyVie
                   data-testid="series-item"
                   data-series-uid={s.uid}
                   aria-pressed={s.uid === selected}
-                  onClick={() => setSelected(s.uid)}
+                  onClick={() => {
+                    setSelected(s.uid);
+                    onSeriesChange?.(s.uid);
+                  }}
                 >
                   <SeriesThumb url={`${api.dicomwebSeriesPath(studyUid, s.uid, dicomweb)}/thumbnail`} modality={s.modality} />
                   <span className="series-text">
@@ -575,6 +594,7 @@ export function StudyViewer({ studyUid, dicomweb, caseId, user, head }: StudyVie
             aria-label={t("viewer.viewportLabel")}
             role="img"
           />
+          {overlay}
           {preview ? (
             <img
               className="viewer-preview"

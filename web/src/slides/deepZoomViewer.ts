@@ -7,6 +7,14 @@ import OpenSeadragon from "openseadragon";
 import type { DeepZoom } from "../apis/slides";
 import type { Point } from "./measure";
 
+/** Where the view is, as the shared viewer sends it: the centre in OpenSeadragon viewport coordinates
+ * (fractions of the image's width) and its zoom (1: the image's width fills the viewer). */
+export interface SlideView {
+  x: number;
+  y: number;
+  zoom: number;
+}
+
 export interface DeepZoomViewer {
   /** CSS px on screen per base-level image pixel. */
   zoom(): number;
@@ -19,6 +27,11 @@ export interface DeepZoomViewer {
   zoomBy(factor: number): void;
   home(): void;
   toScreen(p: Point): Point;
+  /** The image is open (a view can be set). */
+  isOpen(): boolean;
+  /** The view being moved to (the animation's target). */
+  view(): SlideView;
+  setView(view: SlideView): void;
   destroy(): void;
 }
 
@@ -98,6 +111,15 @@ export function openDeepZoom(element: HTMLElement, zoom: DeepZoom, tilesUrl: str
     toScreen(p) {
       const s = image() ? image().imageToViewerElementCoordinates(new OpenSeadragon.Point(p.x, p.y)) : { x: 0, y: 0 };
       return { x: s.x, y: s.y };
+    },
+    isOpen: () => Boolean(image()),
+    view() {
+      const centre = viewer.viewport.getCenter(false);
+      return { x: centre.x, y: centre.y, zoom: viewer.viewport.getZoom(false) };
+    },
+    setView({ x, y, zoom: level }) {
+      viewer.viewport.zoomTo(level, undefined, true);
+      viewer.viewport.panTo(new OpenSeadragon.Point(x, y), true);
     },
     destroy: () => viewer.destroy(),
   };

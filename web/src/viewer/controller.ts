@@ -39,12 +39,22 @@ export interface Voi {
   upper: number;
 }
 
+/** Zoom relative to the fitted image, pan in world mm (Cornerstone's getZoom / getPan). */
+export interface CameraView {
+  zoom: number;
+  pan: [number, number];
+}
+
 export interface ControllerEvents {
   onSlice(index: number, count: number): void;
   onVoi(voi: Voi): void;
   onInvert(inverted: boolean): void;
   onAnnotations(): void;
   onCine(playing: boolean): void;
+  /** Zoom or pan changed (the shared viewer reports it). */
+  onCamera?(view: CameraView): void;
+  /** A stack is on screen (after showStack): a follower can now apply the shared view. */
+  onStackShown?(count: number): void;
 }
 
 /** DICOM window (PS3.3 C.11.2.1.2.1, linear) of a VOI range, as Cornerstone maps them. */
@@ -67,6 +77,7 @@ export class StackController {
   private cinePlaying = false;
   private loadToken = 0;
   private readonly resizeObserver: ResizeObserver;
+  private readonly listeners = new Set<Partial<ControllerEvents>>();
 
   constructor(element: HTMLDivElement, events: ControllerEvents) {
     this.element = element;
@@ -110,6 +121,7 @@ export class StackController {
     this.element.addEventListener("contextmenu", preventDefault);
     this.element.addEventListener(Enums.Events.STACK_NEW_IMAGE, this.onNewImage as EventListener);
     this.element.addEventListener(Enums.Events.VOI_MODIFIED, this.onVoiModified as EventListener);
+    this.element.addEventListener(Enums.Events.CAMERA_MODIFIED, this.onCameraModified);
     for (const name of ANNOTATION_EVENTS) eventTarget.addEventListener(name, this.onAnnotationEvent);
     this.resizeObserver.observe(this.element);
   }
@@ -121,6 +133,7 @@ export class StackController {
     this.element.removeEventListener("contextmenu", preventDefault);
     this.element.removeEventListener(Enums.Events.STACK_NEW_IMAGE, this.onNewImage as EventListener);
     this.element.removeEventListener(Enums.Events.VOI_MODIFIED, this.onVoiModified as EventListener);
+    this.element.removeEventListener(Enums.Events.CAMERA_MODIFIED, this.onCameraModified);
     for (const name of ANNOTATION_EVENTS) eventTarget.removeEventListener(name, this.onAnnotationEvent);
     if (this.engine) {
       try {
@@ -133,6 +146,19 @@ export class StackController {
       this.engine = null;
     }
     annotationApi.state.removeAllAnnotations();
+  }
+
+  /** Another listener beside the page's own (the shared viewer); returns its removal. */
+  listen(listener: Partial<ControllerEvents>): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit<K extends keyof ControllerEvents>(name: K, ...args: Parameters<NonNullable<ControllerEvents[K]>>): void {
+    for (const target of [this.events, ...this.listeners]) {
+      const handler = target[name] as ((...a: typeof args) => void) | undefined;
+      handler?.apply(target, args);
+    }
   }
 
   get viewport(): Types.IStackViewport | null {
@@ -155,9 +181,10 @@ export class StackController {
     await rendered;
     if (token !== this.loadToken || this.destroyed) return;
     toolUtilities.stackPrefetch.enable(this.element);
-    this.events.onSlice(viewport.getCurrentImageIdIndex(), imageIds.length);
+    this.emit("onSlice", viewport.getCurrentImageIdIndex(), imageIds.length);
     this.emitVoi();
-    this.events.onInvert(Boolean(viewport.getProperties().invert));
+    this.emit("onInvert", Boolean(viewport.getProperties().invert));
+    this.emit("onStackShown", imageIds.length);
   }
 
   setPrimaryTool(tool: PrimaryTool): void {
@@ -186,7 +213,22 @@ export class StackController {
     viewport.resetCamera();
     viewport.render();
     this.emitVoi();
-    this.events.onInvert(Boolean(viewport.getProperties().invert));
+    this.emit("onInvert", Boolean(viewport.getProperties().invert));
+  }
+
+  camera(): CameraView | null {
+    const viewport = this.viewport;
+    if (!viewport || viewport.getImageIds().length === 0) return null;
+    const [x, y] = viewport.getPan();
+    return { zoom: viewport.getZoom(), pan: [x, y] };
+  }
+
+  setCamera(view: CameraView): void {
+    const viewport = this.viewport;
+    if (!viewport || viewport.getImageIds().length === 0) return;
+    viewport.setZoom(view.zoom);
+    viewport.setPan(view.pan);
+    viewport.render();
   }
 
   toggleInvert(): void {
@@ -195,7 +237,7 @@ export class StackController {
     const invert = !viewport.getProperties().invert;
     viewport.setProperties({ invert });
     viewport.render();
-    this.events.onInvert(invert);
+    this.emit("onInvert", invert);
   }
 
   scrollBy(delta: number): void {
@@ -218,7 +260,7 @@ export class StackController {
     if (!viewport || viewport.getImageIds().length < 2) return;
     toolUtilities.cine.playClip(this.element, { framesPerSecond: fps, loop: true });
     this.cinePlaying = true;
-    this.events.onCine(true);
+    this.emit("onCine", true);
   }
 
   stopCine(): void {
@@ -229,7 +271,7 @@ export class StackController {
       // the element may already be disabled
     }
     this.cinePlaying = false;
-    this.events.onCine(false);
+    this.emit("onCine", false);
   }
 
   imageIndex(): number {
@@ -259,7 +301,16 @@ export class StackController {
       annotationApi.state.addAnnotation(item, this.element);
     }
     this.renderAnnotations();
-    this.events.onAnnotations();
+    this.emit("onAnnotations");
+  }
+
+  /** Removes annotations by UID (the shared viewer's leader removed them). */
+  remove(uids: string[]): void {
+    for (const uid of uids) annotationApi.state.removeAnnotation(uid);
+    if (uids.length) {
+      this.renderAnnotations();
+      this.emit("onAnnotations");
+    }
   }
 
   /** Deletes the selected annotations that are not locked (others' measurements are). */
@@ -274,7 +325,7 @@ export class StackController {
     }
     if (removed) {
       this.renderAnnotations();
-      this.events.onAnnotations();
+      this.emit("onAnnotations");
     }
     return removed;
   }
@@ -286,20 +337,25 @@ export class StackController {
 
   private emitVoi(): void {
     const voi = this.voi();
-    if (Number.isFinite(voi.lower) && Number.isFinite(voi.upper)) this.events.onVoi(voi);
+    if (Number.isFinite(voi.lower) && Number.isFinite(voi.upper)) this.emit("onVoi", voi);
   }
 
   private onNewImage = (evt: CustomEvent<{ imageIdIndex: number }>) => {
-    this.events.onSlice(evt.detail.imageIdIndex, this.imageCount());
+    this.emit("onSlice", evt.detail.imageIdIndex, this.imageCount());
   };
 
   private onVoiModified = (evt: CustomEvent<{ range?: Voi }>) => {
     const range = evt.detail.range;
-    if (range) this.events.onVoi({ lower: range.lower, upper: range.upper });
+    if (range) this.emit("onVoi", { lower: range.lower, upper: range.upper });
+  };
+
+  private onCameraModified = () => {
+    const view = this.camera();
+    if (view) this.emit("onCamera", view);
   };
 
   private onAnnotationEvent = () => {
-    this.events.onAnnotations();
+    this.emit("onAnnotations");
   };
 }
 

@@ -18,7 +18,6 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import av
@@ -27,12 +26,16 @@ import numpy as np
 import pytest
 import websockets
 from aiortc import RTCPeerConnection, VideoStreamTrack
-from sqlalchemy import select
 
 from server.config import Settings
-from server.db import transaction
-from server.models import TeachingKind, TeachingSession, User
-from tests.support.consult import consent, server_joined, signalling_process, token, village_case_id
+from tests.support.consult import (
+    consent,
+    new_teaching_session,
+    server_joined,
+    signalling_process,
+    token,
+    village_case_id,
+)
 from tests.support.rtc import HEIGHT, WIDTH, RtcPeer, ToneTrack, ice_config
 
 VIEWERS = 50
@@ -199,27 +202,9 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {"p50": cuts[49], "p95": cuts[94], "max": max(values)}
 
 
-def create_teaching_room(session_factory: Any) -> str:
-    """A teaching session hosted by the demo radiologist; its room name."""
-    with transaction(session_factory) as db:
-        host = db.scalar(select(User).where(User.username == "radiologist"))
-        session = TeachingSession(
-            community_id=host.community_id,
-            title="网络收看：胸部CT读片",
-            kind=next(iter(TeachingKind)),
-            host_id=host.id,
-            institution_id=host.institution_id,
-            scheduled_at=datetime.now(UTC),
-            created_by_id=host.id,
-        )
-        db.add(session)
-        db.flush()
-        return f"teaching-{session.id}"
-
-
 @pytest.fixture(scope="module")
 def teaching_room(session_factory: Any, demo: None) -> str:
-    return create_teaching_room(session_factory)
+    return f"teaching-{new_teaching_session(session_factory, '网络收看：胸部CT读片')}"
 
 
 @pytest.fixture(scope="module")

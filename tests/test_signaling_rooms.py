@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,11 +11,18 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from server.db import transaction
-from server.models import ConsultSession, RoomEvent, TeachingKind, TeachingSession, User
+from server.models import ConsultSession, RoomEvent
 from signaling.app import create_app
 from signaling.rooms import Peer, Room
-from tests.support.consult import bearer, next_of, refusal, signalling_server, village_case_id, with_rtc
+from tests.support.consult import (
+    bearer,
+    new_teaching_session,
+    next_of,
+    refusal,
+    signalling_server,
+    village_case_id,
+    with_rtc,
+)
 
 
 @dataclass(eq=False)
@@ -31,20 +37,7 @@ class FramesPeer(Peer):
 
 @pytest.fixture(scope="module")
 def teaching_room(session_factory, demo) -> str:  # type: ignore[no-untyped-def]
-    with transaction(session_factory) as db:
-        host = db.scalar(select(User).where(User.username == "radiologist"))
-        session = TeachingSession(
-            community_id=host.community_id,
-            title="胸部CT教学查房",
-            kind=next(iter(TeachingKind)),
-            host_id=host.id,
-            institution_id=host.institution_id,
-            scheduled_at=datetime.now(UTC),
-            created_by_id=host.id,
-        )
-        db.add(session)
-        db.flush()
-        return f"/ws/rooms/teaching-{session.id}"
+    return f"/ws/rooms/teaching-{new_teaching_session(session_factory, '胸部CT教学查房')}"
 
 
 @pytest.fixture

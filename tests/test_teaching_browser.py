@@ -19,21 +19,23 @@ import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx2 as httpx
 import pydicom
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy import select
 
 from server.config import Settings
-from server.db import transaction
-from server.models import TeachingKind, TeachingSession, User
 from tests.conftest import DEMO_PASSWORD
 from tests.support.browser import SEEN, chromium, screenshot, signed_in_page
-from tests.support.consult import consent, finished_recordings, server_joined, village_case_id
+from tests.support.consult import (
+    consent,
+    finished_recordings,
+    new_teaching_session,
+    server_joined,
+    village_case_id,
+)
 from tests.support.dicom_factory import ct_series, multiframe_us
 from tests.support.live import LivePlatform, live_platform
 from tests.support.rtc import RtcPeer
@@ -54,24 +56,6 @@ class TeachingItem:
     title: str
     study_uid: str
     shown_at_ms: dict[int, int]  # slice index → its viewer event's t_ms
-
-
-def teaching_session(session_factory: Any, title: str) -> int:
-    """A teaching round hosted by the county radiologist."""
-    with transaction(session_factory) as db:
-        host = db.scalar(select(User).where(User.username == "radiologist"))
-        session = TeachingSession(
-            community_id=host.community_id,
-            title=title,
-            kind=next(iter(TeachingKind)),
-            host_id=host.id,
-            institution_id=host.institution_id,
-            scheduled_at=datetime.now(UTC),
-            created_by_id=host.id,
-        )
-        db.add(session)
-        db.flush()
-        return session.id
 
 
 async def viewer_event(host: RtcPeer, event: dict[str, Any]) -> int:
@@ -164,7 +148,7 @@ def teaching_item(teaching_platform: TeachingPlatform, session_factory: Any) -> 
     us_uid = pydicom.dcmread(io.BytesIO(us)).StudyInstanceUID
 
     title = f"肺结节教学查房 {uuid.uuid4().hex[:6]}"
-    session_id = teaching_session(session_factory, title)
+    session_id = new_teaching_session(session_factory, title)
     room_url, token = teaching_platform.room_url(session_id), teaching_platform.token("radiologist")
     consult_id, shown = asyncio.run(record_round(room_url, token, study_uid, us_uid))
     [recording] = finished_recordings(session_factory, consult_id)
@@ -297,7 +281,7 @@ async def chat_received(host: RtcPeer, text: str) -> dict[str, Any]:
 
 def test_a_trainee_watches_a_live_round_and_asks_the_presenter(teaching_platform: TeachingPlatform, session_factory: Any, browser: Browser) -> None:  # fmt: skip
     platform = teaching_platform.platform
-    session_id = teaching_session(session_factory, f"心电图网络教学 {uuid.uuid4().hex[:6]}")
+    session_id = new_teaching_session(session_factory, f"心电图网络教学 {uuid.uuid4().hex[:6]}")
     page, errors = signed_in_page(browser, platform.url, "trainee", DEMO_PASSWORD)
     with event_loop_thread() as run:
         host = RtcPeer(

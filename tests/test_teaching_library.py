@@ -12,7 +12,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -42,8 +42,6 @@ from server.models import (
     TeachingEcg,
     TeachingItem,
     TeachingItemState,
-    TeachingKind,
-    TeachingSession,
     TeachingSlide,
     Tier,
     User,
@@ -53,6 +51,7 @@ from tests.support.consult import (
     bearer,
     consent,
     finished_recordings,
+    new_teaching_session,
     server_joined,
     signalling_process,
     token,
@@ -141,20 +140,7 @@ def material(app: Any, session_factory: Any, tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture(scope="module")
 def teaching_session(session_factory: Any, demo: None) -> int:
-    with transaction(session_factory) as db:
-        host = db.scalar(select(User).where(User.username == HOST))
-        session = TeachingSession(
-            community_id=host.community_id,
-            title="胸部影像教学查房",
-            kind=TeachingKind.WARD_ROUND,
-            host_id=host.id,
-            institution_id=host.institution_id,
-            scheduled_at=datetime.now(UTC),
-            created_by_id=host.id,
-        )
-        db.add(session)
-        db.flush()
-        return session.id
+    return new_teaching_session(session_factory, "胸部影像教学查房", host=HOST)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from server.config import Settings
-from server.models import Case, Institution, Recording, User
+from server.db import transaction
+from server.models import Case, Institution, Recording, TeachingKind, TeachingSession, User
 from signaling.app import create_app
 from tests.conftest import DEMO_PASSWORD
 from tests.support.coturn import Turn, coturn
@@ -200,3 +202,21 @@ def mp4_duration_ms(data: bytes, tmp: Path) -> int:
         check=True,
     )
     return round(float(probe.stdout) * 1000)
+
+
+def new_teaching_session(session_factory: Any, title: str, host: str = "radiologist") -> int:
+    """A teaching round (教学查房) of the demo community hosted by `host`, scheduled now; its id."""
+    with transaction(session_factory) as db:
+        user = db.scalar(select(User).where(User.username == host))
+        session = TeachingSession(
+            community_id=user.community_id,
+            title=title,
+            kind=TeachingKind.WARD_ROUND,
+            host_id=user.id,
+            institution_id=user.institution_id,
+            scheduled_at=datetime.now(UTC),
+            created_by_id=user.id,
+        )
+        db.add(session)
+        db.flush()
+        return session.id

@@ -1243,7 +1243,7 @@ class TeachingMaterial(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("teaching_items.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(8))  # study | slide
+    kind: Mapped[str] = mapped_column(String(8))  # study | slide | ecg
     source_id: Mapped[str] = mapped_column(String(64))
     copy_id: Mapped[str] = mapped_column(String(64), index=True)
     burned_in_warning: Mapped[bool] = mapped_column(Boolean, default=False)

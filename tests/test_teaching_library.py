@@ -371,6 +371,7 @@ def _ecg_copy_id(item: dict[str, Any]) -> str:
 
 def test_the_ecg_copy_has_the_samples_and_nothing_identifying(app: Any, item: dict[str, Any], material: Material, session_factory: Any) -> None:  # fmt: skip
     copy_id = _ecg_copy_id(item)
+    assert [(m["kind"], m["id"]) for m in item["materials"] if m["kind"] == "ecg"] == [("ecg", copy_id)]
     info = trainee_get(app, f"/api/teaching/ecgs/{copy_id}")
     assert info.status_code == 200, info.text
     body = info.json()

@@ -305,7 +305,13 @@ def _copy_ecg(factory: Factory, item_id: int, host_id: int, ecg_id: str, copies:
     if not store.exists(copy.record_key):
         data = to_bytes(signal)
         store.put(copy.record_key, io.BytesIO(data), length=len(data), content_type=RECORD_MEDIA_TYPE)
-    copies.targets[("ecg", ecg_id)] = (str(copy.id), ECG_TITLE.format(leads=len(signal.leads)))
+    title = ECG_TITLE.format(leads=len(signal.leads))
+    copies.targets[("ecg", ecg_id)] = (str(copy.id), title)
+    copies.materials.append(
+        TeachingMaterial(
+            kind="ecg", source_id=ecg_id, copy_id=str(copy.id), burned_in_warning=False, description=title
+        )
+    )
 
 
 def _renamed(value: Any, uids: dict[str, str]) -> Any:

@@ -45,7 +45,7 @@ export type LibraryEvent =
   | { seq: number; t_ms: number; kind: "chat"; payload: ChatPayload };
 
 export interface Material {
-  kind: "study" | "slide";
+  kind: "study" | "slide" | "ecg";
   id: string;
   description: string;
   burned_in_warning: boolean;

@@ -41,6 +41,25 @@ def fold(state: dict[str, Any], seq: int, event: dict[str, Any]) -> dict[str, An
     return {**state, "seq": seq}  # pointer moves are in the stream but not in the state
 
 
+def for_observer(event: dict[str, Any]) -> dict[str, Any] | None:
+    """What a trainee observer is shown of a viewer event: the kind of material opened but not its id
+    (an original study's UIDs lead to the patient: PS3.15 replaces them), and no annotations (their
+    shapes name original images). Trainees see the de-identified copies once the host publishes the
+    recording to the teaching library; live, they watch the presenter's screen in the video."""
+    kind = event["kind"]
+    if kind == "open":
+        return {"kind": "open", "target": {"type": event["target"]["type"], "id": ""}}
+    if kind in ("annotation_added", "annotation_removed"):
+        return None
+    return event
+
+
+def observer_state(state: dict[str, Any]) -> dict[str, Any]:
+    """`state` as `for_observer` would have folded it."""
+    opened = state["open"]
+    return {**state, "open": opened and {"type": opened["type"], "id": ""}, "annotations": {}}
+
+
 @dataclass(frozen=True)
 class PendingEvent:
     session_id: int

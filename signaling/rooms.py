@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from starlette.websockets import WebSocket
 
-from signaling.events import empty_state, fold
+from signaling.events import empty_state, fold, for_observer, observer_state
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ class Room:
             "role": peer.role,
             "room": self.describe(),
             "peers": [p.describe() for p in self.admitted() if p is not peer],
-            "state": self.state,
+            "state": observer_state(self.state) if peer.role == OBSERVER else self.state,
             "last_seq": self.seq,
             "ice_servers": peer.ice_servers,
             "grace_seconds": self.grace_seconds,
@@ -343,16 +343,13 @@ class Room:
         seq, t_ms, at = self._stamp()
         self.state = fold(self.state, seq, event)
         self.store.append(self, seq, t_ms, at, peer.user_id, "viewer", event)
-        await self.broadcast(
-            {
-                "type": "viewer",
-                "seq": seq,
-                "t_ms": t_ms,
-                "at": at.isoformat(),
-                "from": peer.id,
-                "event": event,
-            }
-        )
+        frame = {"type": "viewer", "seq": seq, "t_ms": t_ms, "at": at.isoformat(), "from": peer.id}
+        shown = for_observer(event)
+        for other in self.admitted():
+            if other.role != OBSERVER:
+                await other.send({**frame, "event": event})
+            elif shown is not None:
+                await other.send({**frame, "event": shown})
 
     async def chat(self, peer: Peer, text: str) -> None:
         seq, t_ms, at = self._stamp()

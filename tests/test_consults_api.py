@@ -13,7 +13,15 @@ from starlette.testclient import TestClient
 
 from server.app import create_app as create_api
 from server.models import AuditEvent, ConsultSession
-from tests.support.consult import bearer, next_of, signalling_server, user_id_of, village_case_id, with_rtc
+from tests.support.consult import (
+    bearer,
+    new_teaching_session,
+    next_of,
+    signalling_server,
+    user_id_of,
+    village_case_id,
+    with_rtc,
+)
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +90,32 @@ def test_sessions_are_listed_to_those_who_see_the_case(client, app, recorded_con
         assert all(s["case_id"] != case_id for s in visible)
         assert get(client, app, outsider, f"/api/consults/{session_id}/events").status_code == 404
     assert get(client, app, "auditor", "/api/consults").status_code == 403
+
+
+def test_a_trainee_reads_a_teaching_round_without_the_original_ids(
+    settings, client, app, session_factory
+) -> None:  # type: ignore[no-untyped-def]
+    teaching_id = new_teaching_session(session_factory, "读片教学")
+    shape = {"type": "line", "points": [[0, 0], [3, 4]]}
+    with (
+        signalling_server(settings) as signalling,
+        signalling.websocket_connect(
+            f"/ws/rooms/teaching-{teaching_id}", headers=bearer(app, "radiologist")
+        ) as host,
+    ):
+        session_id = host.receive_json()["room"]["session_id"]
+        for event in (
+            {"kind": "open", "target": {"type": "study", "id": "1.2.840.77"}},
+            {"kind": "annotation_added", "id": "m1", "shape": shape},
+            {"kind": "slice", "index": 3},
+        ):
+            host.send_json({"type": "viewer", "event": event})
+            next_of(host, "viewer")
+    path = f"/api/consults/{session_id}/events"
+    trainee = [e["payload"] for e in get(client, app, "trainee", path).json()["events"]]
+    assert trainee == [{"kind": "open", "target": {"type": "study", "id": ""}}, {"kind": "slice", "index": 3}]
+    host_view = [e["payload"] for e in get(client, app, "radiologist", path).json()["events"]]
+    assert host_view[0]["target"]["id"] == "1.2.840.77" and host_view[1]["shape"] == shape
 
 
 @pytest.mark.parametrize(

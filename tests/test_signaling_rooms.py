@@ -82,6 +82,36 @@ def test_roles_follow_the_room_kind(signalling, app, case_room, teaching_room) -
                 "老师好",
                 observer["peer_id"],
             )
+
+
+def test_trainees_see_what_is_shown_but_never_the_original_ids(signalling, app, teaching_room) -> None:  # type: ignore[no-untyped-def]
+    """The UIDs of an original study lead to the patient: observers get the kind of material only."""
+    shape = {"type": "line", "points": [[0, 0], [5, 5]], "image": "1.2.826.0.1.3680043.8.498.77"}
+    with (
+        connect(signalling, app, teaching_room, "radiologist") as host,
+        connect(signalling, app, teaching_room, "village") as village,
+        connect(signalling, app, teaching_room, "trainee") as trainee,
+    ):
+        host.receive_json(), village.receive_json(), trainee.receive_json()
+        for event in (
+            {"kind": "open", "target": {"type": "study", "id": "1.2.826.0.1.3680043.8.498.76"}},
+            {"kind": "annotation_added", "id": "m1", "shape": shape},
+            {"kind": "slice", "index": 4},
+        ):
+            host.send_json({"type": "viewer", "event": event})
+        participant = [next_of(village, "viewer")["event"] for _ in range(3)]
+        assert participant[0]["target"]["id"].endswith("76") and participant[1]["shape"] == shape
+        seen = [next_of(trainee, "viewer")["event"] for _ in range(2)]
+        assert seen == [
+            {"kind": "open", "target": {"type": "study", "id": ""}},
+            {"kind": "slice", "index": 4},
+        ]
+        with connect(signalling, app, teaching_room, "trainee") as late:
+            state = late.receive_json()["state"]
+        assert (state["open"], state["slice"], state["annotations"]) == ({"type": "study", "id": ""}, 4, {})
+
+
+def test_a_case_requester_waits_in_the_room(signalling, app, case_room) -> None:  # type: ignore[no-untyped-def]
     with connect(signalling, app, case_room, "village") as village:
         assert village.receive_json()["role"] == "requester"  # the village doctor waits *in* the room
 

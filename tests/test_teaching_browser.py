@@ -303,10 +303,12 @@ def test_a_trainee_watches_a_live_round_and_asks_the_presenter(teaching_platform
             assert video.evaluate("(v) => v.videoWidth") > 0
             screenshot(page, "teaching-live.png")
 
-            # The shared viewer follows the presenter's viewer events.
+            # The shared viewer follows the presenter, but a trainee is never sent an original's id.
             viewer = page.get_by_test_id("shared-viewer")
             run(viewer_event(host, {"kind": "open", "target": {"type": "slide", "id": "1"}}))
             expect(viewer).to_have_attribute("data-target-type", "slide", timeout=SEEN)
+            expect(viewer).to_have_attribute("data-target-id", "")
+            expect(page.get_by_test_id("shared-viewer-withheld")).to_be_visible()
 
             question = "请问这个结节需要随访多久？"
             page.get_by_test_id("consult-chat-input").fill(question)

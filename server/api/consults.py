@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from server.access import CLINICAL_ROLES, case_scope
 from server.api.routing import MAX_INT, Access, ApiError, Context, api_route, not_found
 from server.models import Case, ConsultSession, Role, RoomEvent, TeachingSession, User
+from signaling.events import for_observer
 from signaling.ice import ice_servers
 
 ROOM_MEMBERS = Access.only(CLINICAL_ROLES, Role.TRAINEE)
@@ -67,6 +68,13 @@ def list_consults(ctx: Context) -> Response:
     return JSONResponse({"sessions": [session_json(row) for row in rows]})
 
 
+def _shown(user: User, event: RoomEvent) -> dict[str, Any] | None:
+    """A trainee reads a teaching session's viewer events as its observers saw them live."""
+    if user.role == Role.TRAINEE and event.kind == "viewer":
+        return for_observer(event.payload)
+    return event.payload
+
+
 def consult_events(ctx: Context) -> Response:
     """The stream after `after` (exclusive), in `seq` order: viewer events and chat as the room saw them."""
     row = ctx.db.scalar(
@@ -101,9 +109,10 @@ def consult_events(ctx: Context) -> Response:
                     "at": event.at.isoformat(),
                     "user_id": event.user_id,
                     "kind": event.kind,
-                    "payload": event.payload,
+                    "payload": payload,
                 }
                 for event in events
+                if (payload := _shown(ctx.current_user, event)) is not None
             ],
         }
     )

@@ -43,6 +43,13 @@ export default function SharedViewer({ state, lead, onEvent, sources, pointer = 
   let body;
   if (!target) {
     body = <p className="shared-viewer-empty">{lead ? t("sharedViewer.emptyLeader") : t("sharedViewer.empty")}</p>;
+  } else if (!target.id) {
+    // Withheld: trainees are never sent an original's id (signaling/events.py `for_observer`).
+    body = (
+      <p className="shared-viewer-empty" data-testid="shared-viewer-withheld">
+        {t("sharedViewer.withheld")}
+      </p>
+    );
   } else if (target.type === "study" || target.type === "series") {
     body =
       study.status === "known" ? (

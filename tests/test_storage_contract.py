@@ -163,6 +163,18 @@ def test_round_trip_and_stat(store: ObjectStore) -> None:
         assert stream.read() == body[8:]
 
 
+def test_a_range_is_read_from_its_offset(store: ObjectStore) -> None:
+    """What a seeking video player asks for: the bytes from an offset, to the end at most."""
+    body = bytes(range(256)) * 40
+    store.put("recordings/1/recording.mp4", io.BytesIO(body), content_type="video/mp4")
+    with store.open_range("recordings/1/recording.mp4", 5000, 300) as stream:
+        assert stream.read(300) == body[5000:5300]
+    with store.open_range("recordings/1/recording.mp4", len(body) - 10, 300) as stream:
+        assert stream.read(300) == body[-10:]
+    with pytest.raises(ObjectNotFound), store.open_range("recordings/1/missing.mp4", 0, 10) as stream:
+        stream.read(10)
+
+
 def test_empty_object(store: ObjectStore) -> None:
     info = store.put("empty", io.BytesIO(b""))
     assert info.size == 0

@@ -266,14 +266,8 @@ def _ranged(ctx: Context, store: ObjectStore, key: str, media_type: str) -> Resp
         return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
 
     def body() -> Iterator[bytes]:
-        with store.open(key) as stream:
-            if stream.seekable():
-                stream.seek(start)
-            else:
-                skip = start
-                while skip and (chunk := stream.read(min(skip, 1 << 20))):
-                    skip -= len(chunk)
-            left = end - start + 1
+        left = end - start + 1
+        with store.open_range(key, start, left) as stream:
             while left and (chunk := stream.read(min(left, 1 << 20))):
                 left -= len(chunk)
                 yield chunk

@@ -110,6 +110,11 @@ class ObjectStore(ABC):
     def open(self, key: str) -> AbstractContextManager[BinaryIO]:
         """Context manager yielding a readable stream of the object's bytes."""
 
+    @abstractmethod
+    def open_range(self, key: str, start: int, length: int) -> AbstractContextManager[BinaryIO]:
+        """Context manager yielding a stream of the object from byte `start` on, `length` bytes of it
+        (fewer at the end; read no further): a video player's seek, without reading what comes before."""
+
     def iter_chunks(self, key: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
         """Yield the object in chunks of at most `chunk_size` bytes (for streaming responses)."""
         if chunk_size < 1:

@@ -219,6 +219,12 @@ class FilesystemStore(ObjectStore):
         with stream:
             yield stream
 
+    @contextmanager
+    def open_range(self, key: str, start: int, length: int) -> Iterator[BinaryIO]:
+        with self.open(key) as stream:
+            stream.seek(start)
+            yield stream
+
     def stat(self, key: str) -> ObjectInfo:
         path, meta_path = self._data_path(key), self._meta_path(key)
         try:

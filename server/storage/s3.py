@@ -143,6 +143,17 @@ class S3Store(ObjectStore):
                 response.close()
                 response.release_conn()
 
+    @contextmanager
+    def open_range(self, key: str, start: int, length: int) -> Iterator[BinaryIO]:
+        validate_key(key)
+        with self._translated(key):
+            response = self._client.get_object(self.bucket, key, offset=start, length=length)
+            try:
+                yield cast(BinaryIO, response)
+            finally:
+                response.close()
+                response.release_conn()
+
     def stat(self, key: str) -> ObjectInfo:
         validate_key(key)
         with self._translated(key):

@@ -38,6 +38,7 @@ from server.api import (
     slides,
     teaching,
     teaching_library,
+    teaching_schedule,
     uploads,
     worklist,
 )
@@ -100,6 +101,7 @@ def api_routes() -> list[BaseRoute]:
         *dashboard.routes,
         *teaching.routes,
         *teaching_library.routes,
+        *teaching_schedule.routes,
         *consults.routes,
         *audit_log.routes,
         *openapi.routes,

@@ -289,7 +289,11 @@ def test_a_trainee_watches_a_live_round_and_asks_the_presenter(teaching_platform
         )
         try:
             run(start_recording(host))
-            page.goto(f"{platform.url}/teaching/sessions/{session_id}/live")
+            # The trainee finds the round on the library page's timetable (教学安排).
+            page.goto(f"{platform.url}/teaching")
+            scheduled = page.locator(f"[data-testid=teaching-scheduled][data-session-id='{session_id}']")
+            expect(page.get_by_test_id("teaching-enter-room")).to_have_count(0)  # trainees watch
+            scheduled.get_by_test_id("teaching-watch-live").click()
             live = page.get_by_test_id("teaching-live-page")
             expect(live).to_have_attribute("data-phase", "in_room", timeout=SEEN)
             # The first segments take a few seconds: the page asks again until the broadcast is live.

@@ -11,6 +11,7 @@ import { useLoad } from "../hooks/useLoad";
 import type { PageDef } from "../routes";
 import { listLibrary } from "../teaching/api";
 import LibraryCard from "../teaching/LibraryCard";
+import SchedulePanel from "../teaching/SchedulePanel";
 import "../teaching/teaching.css";
 
 export default function TeachingLibraryPage({ page }: { page: PageDef }) {
@@ -46,6 +47,7 @@ export default function TeachingLibraryPage({ page }: { page: PageDef }) {
     <div className="page" data-testid="teaching-library-page">
       <PageHeader title={t(page.titleKey)} />
       <p className="text-muted">{t("teaching.library.intro")}</p>
+      <SchedulePanel />
       <form className="teaching-search" role="search" onSubmit={submit}>
         <input
           type="search"

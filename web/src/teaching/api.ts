@@ -81,6 +81,23 @@ export async function listLibrary(query: LibraryQuery, signal?: AbortSignal): Pr
   return data.items ?? [];
 }
 
+/** A session of the community's teaching timetable (GET /api/teaching/schedule). */
+export interface ScheduledSession {
+  id: number;
+  title: string;
+  kind: string;
+  host: { id: number; display_name: string; role: string } | null;
+  institution: string;
+  scheduled_at: string;
+  held_at: string | null;
+  in_library: boolean;
+}
+
+export async function teachingSchedule(signal?: AbortSignal): Promise<ScheduledSession[]> {
+  const data = await request<{ sessions: ScheduledSession[] }>("GET", "/api/teaching/schedule", { signal });
+  return data.sessions ?? [];
+}
+
 export function getLibraryItem(itemId: number | string, signal?: AbortSignal): Promise<LibraryItem> {
   return request<LibraryItem>("GET", `/api/teaching/library/${encodeURIComponent(String(itemId))}`, { signal });
 }

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from starlette.responses import JSONResponse, Response
 
 from imaging.ecg import ACCEPTED, FORMAT_NAMES, InvalidEcg, UnsupportedEcg, from_bytes
+from imaging.ecg import EcgRecord as Signal
 from imaging.ecg.render import MEDIA_TYPES
 from server.access import CLINICAL_ROLES
 from server.api.cases import visible_case, visible_material
@@ -118,26 +119,30 @@ def _viewer_rate(ctx: Context, native: float) -> int:
     return min(int(raw), int(native))
 
 
-def ecg_samples(ctx: Context) -> Response:
-    """Every lead in µV for a browser viewer; `?rate=` downsamples (anti-aliased) to at most that rate."""
-    row = visible_material(ctx, EcgRecord, "ecg_id", "ECG")
-    record = from_bytes(ctx.request.app.state.store.read_bytes(row.record_key))
+def samples_json(ctx: Context, record: Signal, record_id: int) -> dict[str, Any]:
+    """Every lead in µV for a browser viewer; `?rate=` downsamples (anti-aliased) to at most that rate.
+    The teaching library's ECG copies answer the same way."""
     rate = _viewer_rate(ctx, record.sampling_rate)
     samples = record.samples
     if rate < record.sampling_rate:
         factor = max(1, round(record.sampling_rate / rate))
         samples = np.rint(resample_poly(samples.astype(np.float64), 1, factor, axis=1)).astype(np.int32)
         rate = record.sampling_rate / factor
+    return {
+        "id": record_id,
+        "units": "uV",
+        "sampling_rate": rate,
+        "leads": {name: samples[index].tolist() for index, name in enumerate(record.leads)},
+        "derived_leads": list(record.derived_leads),
+    }
+
+
+def ecg_samples(ctx: Context) -> Response:
+    row = visible_material(ctx, EcgRecord, "ecg_id", "ECG")
+    record = from_bytes(ctx.request.app.state.store.read_bytes(row.record_key))
+    body = samples_json(ctx, record, row.id)
     _audit_read(ctx, row, "samples")
-    return JSONResponse(
-        {
-            "id": row.id,
-            "units": "uV",
-            "sampling_rate": rate,
-            "leads": {name: samples[index].tolist() for index, name in enumerate(record.leads)},
-            "derived_leads": list(record.derived_leads),
-        }
-    )
+    return JSONResponse(body)
 
 
 def _page(ctx: Context, fmt: str) -> Response:

@@ -19,8 +19,6 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
-from scipy.signal import resample_poly
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -37,7 +35,7 @@ from server.access import (
     teaching_slide_scope,
 )
 from server.api import dicomweb
-from server.api.ecg import MIN_VIEWER_RATE
+from server.api.ecg import samples_json
 from server.api.routing import Access, ApiError, Context, Handler, api_route, body_field, not_found
 from server.models import (
     ConsultSession,
@@ -410,22 +408,7 @@ def ecg_samples(ctx: Context) -> Response:
         raise ApiError(
             409, "copy_pending", "the teaching copy is being prepared; try again shortly"
         ) from None
-    raw = ctx.request.query_params.get("rate", str(int(record.sampling_rate)))
-    if not raw.isdigit() or int(raw) < MIN_VIEWER_RATE:
-        raise ApiError(400, "invalid_rate", f"rate must be a whole number of Hz from {MIN_VIEWER_RATE}")
-    factor = max(1, round(record.sampling_rate / min(int(raw), record.sampling_rate)))
-    samples = record.samples
-    if factor > 1:  # anti-aliased, as the clinical endpoint does
-        samples = np.rint(resample_poly(samples.astype(np.float64), 1, factor, axis=1)).astype(np.int32)
-    return JSONResponse(
-        {
-            "id": copy.id,
-            "units": "uV",
-            "sampling_rate": record.sampling_rate / factor,
-            "leads": {name: samples[index].tolist() for index, name in enumerate(record.leads)},
-            "derived_leads": list(record.derived_leads),
-        }
-    )
+    return JSONResponse(samples_json(ctx, record, copy.id))
 
 
 def _in_library(handler: Handler) -> Handler:

@@ -254,6 +254,27 @@ def test_worker_task_stores_outputs(session, settings, session_factory, monkeypa
     assert all(0 <= e["t_ms"] <= row.duration_ms for e in timeline)
 
 
+def test_a_recording_without_media_is_marked_failed_with_the_reason(
+    settings, session_factory, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    with session_factory() as db, db.begin():
+        consult = ConsultSession(room="teaching-recording-empty")
+        db.add(consult)
+        db.flush()
+        row = Recording(consult_session_id=consult.id, consent_user_ids=[1])
+        db.add(row)
+        db.flush()
+        recording_id = row.id
+    monkeypatch.setattr(resources, "settings", lambda: settings)
+    monkeypatch.setattr(resources, "session_factory", lambda: session_factory)
+    recording_tasks.track_dir(recording_id).mkdir(parents=True)  # the recorder joined, nobody sent media
+
+    assert recording_tasks.process_recording.apply(args=[recording_id]).get()["status"] == "failed"
+    with session_factory() as db:
+        row = db.get(Recording, recording_id)
+        assert row is not None and (row.state, row.error, row.object_keys) == ("failed", "no track files", {})
+
+
 TWO_S, RED, BLUE = 8, (255, 0, 0), (0, 0, 255)
 
 

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,11 +29,10 @@ from server.db import transaction
 from server.models import Case, Institution
 from tests.conftest import DEMO_PASSWORD
 from tests.support.browser import CHROMIUM, FLAGS, SEEN, chromium, screenshot, signed_in_page
-from tests.support.consult import MIN_AUDIO_FRAMES, MIN_VIDEO_FRAMES
-from tests.support.live import LivePlatform, live_platform
+from tests.support.consult import MIN_AUDIO_FRAMES, MIN_VIDEO_FRAMES, platform_with_signalling
+from tests.support.live import LivePlatform
 from tests.support.media_fixtures import HEIGHT, WIDTH, capture_files
 from tests.support.rtc import RtcPeer
-from tests.support.services import free_port, process_env, running, telemed_command
 
 pytestmark = pytest.mark.browser
 
@@ -115,21 +114,7 @@ def consult_platform(
             .join(Institution)
             .where(Institution.name == "青山村卫生室", Case.kind == "imaging")
         )
-    logs = tmp_path_factory.mktemp("consult")
-    signaling_port = str(free_port())
-    # A closed browser's peer stays "away" for the grace period; short here, so one test's leftovers
-    # have left before the next test's browsers join the same case room.
-    env = {"TELEMED_SIGNALING_PORT": signaling_port, "TELEMED_SIGNALING_GRACE_SECONDS": "1"}
-    with ExitStack() as stack:
-        stack.enter_context(
-            running(
-                telemed_command("signaling"),
-                {**process_env(settings), **env},
-                ready_url=f"http://127.0.0.1:{signaling_port}/healthz",
-                log=logs / "signaling.log",
-            )
-        )
-        platform = stack.enter_context(live_platform(settings, DEMO_PASSWORD, logs, extra_env=env))
+    with platform_with_signalling(settings, tmp_path_factory.mktemp("consult")) as (platform, _port):
         yield ConsultPlatform(platform, case_id)
 
 

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -33,13 +33,13 @@ from tests.support.consult import (
     consent,
     finished_recordings,
     new_teaching_session,
+    platform_with_signalling,
     server_joined,
     village_case_id,
 )
 from tests.support.dicom_factory import ct_series, multiframe_us
-from tests.support.live import LivePlatform, live_platform
+from tests.support.live import LivePlatform
 from tests.support.rtc import RtcPeer
-from tests.support.services import free_port, process_env, running, telemed_command
 
 pytestmark = pytest.mark.browser
 
@@ -119,19 +119,7 @@ class TeachingPlatform:
 @pytest.fixture(scope="module")
 def teaching_platform(settings: Settings, demo: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TeachingPlatform]:  # fmt: skip
     """API, worker and signalling server processes; the API names the signalling server to browsers."""
-    logs = tmp_path_factory.mktemp("teaching")
-    port = str(free_port())
-    env = {"TELEMED_SIGNALING_PORT": port, "TELEMED_SIGNALING_GRACE_SECONDS": "1"}
-    with ExitStack() as stack:
-        stack.enter_context(
-            running(
-                telemed_command("signaling"),
-                {**process_env(settings), **env},
-                ready_url=f"http://127.0.0.1:{port}/healthz",
-                log=logs / "signaling.log",
-            )
-        )
-        platform = stack.enter_context(live_platform(settings, DEMO_PASSWORD, logs, extra_env=env))
+    with platform_with_signalling(settings, tmp_path_factory.mktemp("teaching")) as (platform, port):
         yield TeachingPlatform(platform, port)
 
 

@@ -28,6 +28,7 @@ from server.models import Case, Institution, Recording, TeachingKind, TeachingSe
 from signaling.app import create_app
 from tests.conftest import DEMO_PASSWORD
 from tests.support.coturn import Turn, coturn
+from tests.support.live import LivePlatform, live_platform
 from tests.support.rtc import RtcPeer
 from tests.support.services import free_port, process_env, running, telemed_command
 
@@ -104,6 +105,23 @@ def signalling_process(
     }
     with running(telemed_command("signaling"), env, ready_url=f"http://127.0.0.1:{port}/healthz", log=log):
         yield port
+
+
+@contextmanager
+def platform_with_signalling(settings: Settings, logs: Path) -> Iterator[tuple[LivePlatform, str]]:
+    """API, worker and signalling server processes, the API handing browsers the signalling port;
+    yields the platform and that port. A closed browser's peer stays "away" for the grace period:
+    1 s here, so one test's leftovers have left before the next test's browsers join the same room."""
+    port = str(free_port())
+    env = {"TELEMED_SIGNALING_PORT": port, "TELEMED_SIGNALING_GRACE_SECONDS": "1"}
+    signalling = running(
+        telemed_command("signaling"),
+        {**process_env(settings), **env},
+        ready_url=f"http://127.0.0.1:{port}/healthz",
+        log=logs / "signaling.log",
+    )
+    with signalling, live_platform(settings, DEMO_PASSWORD, logs, extra_env=env) as platform:
+        yield platform, port
 
 
 @pytest.fixture(scope="module")

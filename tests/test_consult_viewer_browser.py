@@ -13,6 +13,7 @@ from the shared viewer's data-* attributes (what is on screen, from the Cornerst
 
 from __future__ import annotations
 
+import contextlib
 import io
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ import httpx2 as httpx
 import pydicom
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from pydicom.data import get_testdata_file
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -157,14 +159,20 @@ def expect_view(page: Page, study_uid: str, slice_index: int) -> None:
     expect(view).to_have_attribute("data-window-width", LUNG["width"], timeout=SEEN)
 
 
-def scroll(page: Page, notches: int) -> None:
-    """Mouse-wheel notches over the image, one slice each (the viewer's own binding)."""
+def scroll_to(page: Page, index: int) -> None:
+    """Mouse-wheel notches over the image, one slice each (the viewer's own binding), until slice
+    `index` shows. Each notch waits for its slice: one that lands while slices still load is lost,
+    and is sent again rather than counted."""
     box = page.get_by_test_id("viewer-viewport").bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    for _ in range(notches):
-        page.mouse.wheel(0, 100)
-        page.wait_for_timeout(80)
+    deadline = time.monotonic() + SEEN / 1000
+    while (current := int(shown(page).get_attribute("data-slice") or 0)) != index:
+        assert time.monotonic() < deadline, f"the viewer stays at slice {current}, not {index}"
+        page.mouse.wheel(0, 100 if current < index else -100)
+        moved = f"() => document.querySelector('[data-testid=shared-view]').dataset.slice !== '{current}'"
+        with contextlib.suppress(PlaywrightTimeout):
+            page.wait_for_function(moved, timeout=1000)
 
 
 def expect_leading(page: Page, leading: bool) -> None:
@@ -192,7 +200,7 @@ def test_follower_sees_the_leaders_view_the_lead_moves_and_a_late_joiner_catches
     reader.get_by_test_id("shared-pick").select_option(f"study:{ct_study}")
     expect(shown(reader)).to_have_attribute("data-ready", "true", timeout=60_000)
     expect(shown(reader)).to_have_attribute("data-slice", "0")
-    scroll(reader, 5)
+    scroll_to(reader, 5)
     expect(shown(reader)).to_have_attribute("data-slice", "5", timeout=SEEN)
     reader.get_by_test_id("preset-lung").click()
     expect_view(reader, ct_study, 5)
@@ -230,7 +238,7 @@ def test_follower_sees_the_leaders_view_the_lead_moves_and_a_late_joiner_catches
     reader.get_by_test_id("shared-hand-over").click()
     expect_leading(village, True)
     expect_leading(reader, False)
-    scroll(village, 3)
+    scroll_to(village, 8)
     expect(shown(village)).to_have_attribute("data-slice", "8", timeout=SEEN)
     expect_view(reader, ct_study, 8)
 

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import httpx2 as httpx
 
-from server.app import create_app
-from server.db import make_engine, make_session_factory, transaction
-from server.demo import load_demo
-from server.migrate import upgrade
+from server.api.app import create_app
+from server.core.db import make_engine, make_session_factory, transaction
+from server.core.migrate import upgrade
+from server.tools.demo.community import load_demo
 from tests.conftest import DEMO_PASSWORD, make_settings
 from tests.support.consult import token
 from tests.support.services import free_port, postgres_database, process_env, running, telemed_command

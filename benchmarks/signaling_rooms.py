@@ -25,12 +25,13 @@ import websockets
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from server.app import create_app
-from server.config import load_settings
-from server.db import make_engine, make_session_factory, transaction
-from server.demo import load_demo
-from server.migrate import upgrade
-from server.models import Case, Institution
+from server.api.app import create_app
+from server.cases.models import Case
+from server.community.models import Institution
+from server.core.config import load_settings
+from server.core.db import make_engine, make_session_factory, transaction
+from server.core.migrate import upgrade
+from server.tools.demo.community import load_demo
 from tests.support.rtc import RtcPeer
 from tests.support.services import free_port, postgres_database, process_env, running, telemed_command
 

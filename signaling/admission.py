@@ -12,10 +12,12 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from server import audit
-from server.access import can_see_case
+from server.access import audit
+from server.access.policy import can_see_case
 from server.auth.sessions import resolve_session
-from server.models import Case, Role, TeachingSession, User
+from server.cases.models import Case
+from server.community.models import Role, User
+from server.teaching.models import TeachingSession
 
 ROOM_NAME = re.compile(r"(case|teaching)-([1-9][0-9]{0,8})")
 

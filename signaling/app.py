@@ -22,9 +22,10 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from server.api.routing import session_token
-from server.config import Settings, load_settings
-from server.db import make_engine, make_session_factory, transaction
-from server.models import ConsultSession, utcnow
+from server.consults.models import ConsultSession
+from server.core.config import Settings, load_settings
+from server.core.db import make_engine, make_session_factory, transaction
+from server.core.orm import utcnow
 from signaling import protocol
 from signaling.admission import Admission, Refused, admit, origin_allowed
 from signaling.events import EventWriter, PendingEvent

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from server.db import transaction
-from server.models import RoomEvent
+from server.consults.models import RoomEvent
+from server.core.db import transaction
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import hmac
 import time
 from typing import Any
 
-from server.config import RtcSettings
+from server.core.config import RtcSettings
 
 
 def turn_credential(secret: str, username: str) -> str:

@@ -13,13 +13,14 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from server.app import create_app
-from server.config import Settings, load_settings
-from server.db import make_engine, make_session_factory, transaction
-from server.demo import load_demo
-from server.migrate import upgrade
-from server.models import Case, CaseKind, CaseStatus, CentreKind, Institution, ReadingCentre, User
+from server.api.app import create_app
+from server.cases.models import Case, CaseKind, CaseStatus
+from server.community.models import CentreKind, Institution, ReadingCentre, User
+from server.core.config import Settings, load_settings
+from server.core.db import make_engine, make_session_factory, transaction
+from server.core.migrate import upgrade
 from server.storage import open_store
+from server.tools.demo.community import load_demo
 from tests.support.live import LivePlatform, live_platform
 from tests.support.services import TEST_QUEUE, postgres_database, redis_url
 

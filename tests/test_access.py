@@ -4,8 +4,10 @@ from sqlalchemy import select
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
-from server.app import api_routes
-from server.models import AuditEvent, Case, Institution
+from server.access.models import AuditEvent
+from server.api.app import api_routes
+from server.cases.models import Case
+from server.community.models import Institution
 from tests.conftest import sign_in
 
 

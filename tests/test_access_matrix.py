@@ -17,11 +17,12 @@ from sqlalchemy import func, select
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from server.access.models import AuditEvent
+from server.api.app import api_routes
 from server.api.routing import Access
-from server.app import api_routes
 from server.auth.sessions import create_session
-from server.db import transaction
-from server.models import AuditEvent, Role, User
+from server.community.models import Role, User
+from server.core.db import transaction
 
 # One demo user per role.
 USER_OF_ROLE = {

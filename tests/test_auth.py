@@ -1,9 +1,10 @@
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from server.access.models import AuditEvent
 from server.auth.passwords import hash_password
-from server.db import transaction
-from server.models import AuditEvent, Institution, Role, User
+from server.community.models import Institution, Role, User
+from server.core.db import transaction
 from tests.conftest import DEMO_PASSWORD, sign_in
 
 

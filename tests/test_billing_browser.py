@@ -20,9 +20,10 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from server.billing import BOOKS_TIMEZONE
-from server.db import transaction
-from server.models import BillableItem, Institution, PriceTier, User
+from server.billing.models import BillableItem, PriceTier
+from server.billing.rules import BOOKS_TIMEZONE
+from server.community.models import Institution, User
+from server.core.db import transaction
 from tests.support.browser import SEEN, chromium, screenshot, signed_in_page
 
 pytestmark = pytest.mark.browser

@@ -27,7 +27,7 @@ import pytest
 import websockets
 from aiortc import RTCPeerConnection, VideoStreamTrack
 
-from server.config import Settings
+from server.core.config import Settings
 from tests.support.consult import (
     consent,
     new_teaching_session,

@@ -13,9 +13,11 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from server.access.models import AuditEvent
 from server.auth.passwords import hash_password
-from server.db import transaction
-from server.models import AuditEvent, Report, ReportStatus, Role, SignedReportImmutable, User
+from server.cases.models import Report, ReportStatus, SignedReportImmutable
+from server.community.models import Role, User
+from server.core.db import transaction
 from tests.conftest import DEMO_PASSWORD, sign_in
 
 _addresses = itertools.count(1)
@@ -460,7 +462,7 @@ def test_an_urgent_case_is_due_after_the_configured_target(settings, demo) -> No
     from dataclasses import replace
     from datetime import datetime, timedelta
 
-    from server.app import create_app
+    from server.api.app import create_app
 
     app = create_app(replace(settings, urgent_target_minutes=45))
     village = next(people(app))("village")

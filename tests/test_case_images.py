@@ -3,7 +3,8 @@
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from server.models import Case, Institution
+from server.cases.models import Case
+from server.community.models import Institution
 from tests.conftest import sign_in
 from tests.support.dicom_factory import ct_series
 from tests.test_dicomweb import bearer, stow

@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from imaging.dicom import render_frame
 from imaging.dicom.cine import cine_frame_rate
-from server.models import AuditEvent
-from server.previews import cine_key
+from server.access.models import AuditEvent
+from server.dicom.previews import cine_key
 from server.storage import open_store
 from tests.support.dicom_factory import ct_series, multiframe_us
 from tests.test_dicomweb_conformance import rewritten

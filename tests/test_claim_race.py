@@ -9,7 +9,7 @@ import time
 import httpx2 as httpx
 from sqlalchemy import select
 
-from server.models import Case, CaseEvent
+from server.cases.models import Case, CaseEvent
 from tests.test_case_actions import add_reader
 
 ROUNDS = 10

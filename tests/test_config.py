@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from server.config import ConfigError, load_settings
+from server.core.config import ConfigError, load_settings
 
 PRODUCTION = {
     "TELEMED_MODE": "production",

@@ -24,9 +24,10 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from sqlalchemy import select
 
-from server.config import Settings
-from server.db import transaction
-from server.models import Case, Institution
+from server.cases.models import Case
+from server.community.models import Institution
+from server.core.config import Settings
+from server.core.db import transaction
 from tests.conftest import DEMO_PASSWORD
 from tests.support.browser import CHROMIUM, FLAGS, SEEN, chromium, screenshot, signed_in_page
 from tests.support.consult import MIN_AUDIO_FRAMES, MIN_VIDEO_FRAMES, platform_with_signalling

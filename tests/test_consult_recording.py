@@ -10,7 +10,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from server.config import Settings
+from server.core.config import Settings
 from server.storage import open_store
 from tests.support.consult import (
     consent,

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aioice.turn import create_turn_endpoint
 
-from server.config import Settings
+from server.core.config import Settings
 from tests.support.consult import meet, signalling_process, token, village_case_id
 from tests.support.coturn import TlsFiles, Turn, coturn, tls_certificate
 from tests.support.rtc import HEIGHT, WIDTH, RtcPeer

@@ -28,7 +28,8 @@ from pydicom.data import get_testdata_file
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from server.models import Case, CaseKind, Institution, User
+from server.cases.models import Case, CaseKind
+from server.community.models import Institution, User
 from tests.conftest import DEMO_PASSWORD
 from tests.support import wsi_factory
 from tests.support.browser import CHROMIUM, FLAGS, SEEN, screenshot, signed_in_page

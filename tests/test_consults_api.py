@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from server.app import create_app as create_api
-from server.models import AuditEvent, ConsultSession
+from server.access.models import AuditEvent
+from server.api.app import create_app as create_api
+from server.consults.models import ConsultSession
 from tests.support.consult import (
     bearer,
     new_teaching_session,

@@ -24,21 +24,11 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from server.auth.passwords import hash_password
-from server.billing import seed_catalogue
-from server.clock import FixedClock
-from server.db import transaction
-from server.models import (
-    CentreKind,
-    Community,
-    Institution,
-    ReadingCentre,
-    Referral,
-    ReferralDirection,
-    ReferralState,
-    Role,
-    Tier,
-    User,
-)
+from server.billing.rules import seed_catalogue
+from server.community.models import CentreKind, Community, Institution, ReadingCentre, Role, Tier, User
+from server.core.clock import FixedClock
+from server.core.db import transaction
+from server.referrals.models import Referral, ReferralDirection, ReferralState
 from tests.conftest import DEMO_PASSWORD
 from tests.test_case_actions import Person, ok, people
 

@@ -16,8 +16,8 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import expect
 
-from server.billing import month_of
-from server.models import utcnow
+from server.billing.rules import month_of
+from server.core.orm import utcnow
 from tests.support.browser import SEEN, chromium, screenshot, signed_in_page
 
 pytestmark = pytest.mark.browser

@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from server.models import Case, DicomConflict, DicomInstance, Institution, StoredFile
+from server.cases.models import Case, StoredFile
+from server.community.models import Institution
+from server.dicom.models import DicomConflict, DicomInstance
 from tests.conftest import DEMO_PASSWORD
 from tests.support.dicom_factory import ct_series, truncated
 

@@ -15,7 +15,7 @@ from pydicom.data import get_testdata_file
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from server.models import AuditEvent
+from server.access.models import AuditEvent
 from tests.support.dicom_factory import bitmap_frames, ct_series, mr_instance, multiframe_us
 from tests.test_dicomweb import bearer, split_multipart, stow
 from tests.test_previews import parts

@@ -32,9 +32,10 @@ from pynetdicom.sop_class import CTImageStorage
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from server.config import ConfigError, DimsePeer, Settings, load_settings
-from server.dimse import CANNOT_UNDERSTAND, OUT_OF_RESOURCES, SUCCESS, resolve_peers
-from server.models import AuditEvent, DicomInstance
+from server.access.models import AuditEvent
+from server.core.config import ConfigError, DimsePeer, Settings, load_settings
+from server.dicom.models import DicomInstance
+from server.dimse.scp import CANNOT_UNDERSTAND, OUT_OF_RESOURCES, SUCCESS, resolve_peers
 from server.storage import open_store
 from tests.support.dicom_factory import ct_series, truncated
 from tests.support.services import free_port, running, telemed_command

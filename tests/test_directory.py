@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from server.models import AuditEvent, ReadingCentre
+from server.access.models import AuditEvent
+from server.community.models import ReadingCentre
 from tests.conftest import sign_in
 
 

@@ -12,7 +12,10 @@ import pytest
 from pydicom.data import get_testdata_file
 from sqlalchemy import func, select
 
-from server.models import AuditEvent, Case, CaseKind, EcgRecord, Institution, StoredFile
+from server.access.models import AuditEvent
+from server.cases.models import Case, CaseKind, StoredFile
+from server.community.models import Institution
+from server.ecg.models import EcgRecord
 from tests.conftest import sign_in
 from tests.support import ecg_factory
 from tests.test_uploads import bearer, create, patch

@@ -20,7 +20,8 @@ from pydicom.data import get_testdata_file
 from scipy.signal import find_peaks
 from sqlalchemy import select
 
-from server.models import Case, CaseKind, Institution
+from server.cases.models import Case, CaseKind
+from server.community.models import Institution
 from tests.support.browser import SEEN, chromium, screenshot, signed_in_page
 
 pytestmark = pytest.mark.browser

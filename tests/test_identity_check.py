@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from server.clock import FixedClock
-from server.identity import InvalidIdentifier, validate_national_id
-from server.models import AuditEvent, IdentityCheck
+from server.access.models import AuditEvent
+from server.core.clock import FixedClock
+from server.patients.identity import InvalidIdentifier, validate_national_id
+from server.referrals.models import IdentityCheck
 from tests.test_case_actions import Person, people
 from tests.test_referrals import (
     HEALTH_CARD,

@@ -7,7 +7,7 @@ import pydicom
 import pytest
 from dicomweb_client.api import DICOMwebClient
 
-from server.dicom_ingest import dataset_digest
+from server.dicom.ingest import dataset_digest
 from tests.support.dicom_factory import ct_series
 from tests.test_dimse import dimse_process, storescu, write_files
 

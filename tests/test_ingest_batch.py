@@ -14,9 +14,11 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from server.config import Settings
-from server.dicom_ingest import instance_key
-from server.models import AuditEvent, DicomConflict, DicomInstance, StoredFile
+from server.access.models import AuditEvent
+from server.cases.models import StoredFile
+from server.core.config import Settings
+from server.dicom.ingest import instance_key
+from server.dicom.models import DicomConflict, DicomInstance
 from server.storage import ChecksumMismatch, FilesystemStore, ObjectNotFound
 from server.storage.base import NewObject
 from tests.support.dicom_factory import ct_series, truncated
@@ -29,9 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # killed server does: after the objects are stored and the index rows written, before the commit.
 CRASH_AFTER_STORE = """
 import os, sys
-from server.config import load_settings
-from server.db import make_engine, make_session_factory
-from server.dicom_ingest import ingest_instances
+from server.core.config import load_settings
+from server.core.db import make_engine, make_session_factory
+from server.dicom.ingest import ingest_instances
 from server.storage import open_store
 
 settings = load_settings()

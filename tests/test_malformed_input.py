@@ -15,10 +15,10 @@ from sqlalchemy import select
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from server.app import api_routes
+from server.api.app import api_routes
 from server.auth.sessions import create_session
-from server.db import transaction
-from server.models import User
+from server.community.models import User
+from server.core.db import transaction
 from tests.test_access_matrix import USER_OF_ROLE
 
 HUGE = 2**40

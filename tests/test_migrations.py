@@ -4,9 +4,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from server.db import make_engine
-from server.migrate import current_revision, downgrade, head_revision, upgrade
-from server.models import Base
+from server.core.db import make_engine
+from server.core.migrate import current_revision, downgrade, head_revision, upgrade
+from server.schema import metadata
 from tests.support.services import postgres_database
 
 
@@ -15,9 +15,9 @@ def assert_schema_matches_models(url: str) -> None:
     try:
         assert current_revision(engine) == head_revision()
         with engine.connect() as connection:
-            diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+            diff = compare_metadata(MigrationContext.configure(connection), metadata)
         assert diff == [], f"models and migrations disagree: {diff}"
-        assert set(inspect(engine).get_table_names()) >= set(Base.metadata.tables)
+        assert set(inspect(engine).get_table_names()) >= set(metadata.tables)
     finally:
         engine.dispose()
 

@@ -1,6 +1,6 @@
 import pytest
 
-from server.multipart_related import MultipartError, split_related
+from server.api.multipart_related import MultipartError, split_related
 
 HEADER = 'multipart/related; type="application/dicom"; boundary="b0undary"'
 

@@ -7,8 +7,8 @@ import re
 from openapi_spec_validator import validate
 from starlette.routing import Route
 
-from server.app import api_routes
-from server.models import Role
+from server.api.app import api_routes
+from server.community.models import Role
 from tests.conftest import sign_in
 
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")

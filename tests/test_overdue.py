@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from server.api.case_overdue import flag_overdue
-from server.clock import FixedClock
-from server.config import Settings
-from server.db import transaction
-from server.models import CaseEvent, Notification
+from server.cases.models import CaseEvent, Notification
+from server.cases.overdue import flag_overdue
+from server.core.clock import FixedClock
+from server.core.config import Settings
+from server.core.db import transaction
 from tests.support.services import process_env, running, telemed_command
 from tests.test_case_actions import people
 from tests.test_worker import wait_for_run

@@ -14,14 +14,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from server.config import Settings
-from server.db import make_engine, make_session_factory, transaction
-from server.demo import load_demo
-from server.dicom_ingest import IngestOutcome, ingest_instance
-from server.migrate import upgrade
-from server.models import DicomInstance, DicomSeries, Institution, utcnow
-from server.previews import PREVIEW_SIZES, preview_key, thumbnail_key
+from server.community.models import Institution
+from server.core.config import Settings
+from server.core.db import make_engine, make_session_factory, transaction
+from server.core.migrate import upgrade
+from server.core.orm import utcnow
+from server.dicom.ingest import IngestOutcome, ingest_instance
+from server.dicom.models import DicomInstance, DicomSeries
+from server.dicom.previews import PREVIEW_SIZES, preview_key, thumbnail_key
 from server.storage import ObjectStore, open_store
+from server.tools.demo.community import load_demo
 from tests.conftest import DEMO_PASSWORD, make_settings
 from tests.support.dicom_factory import ct_series
 from tests.support.services import running, telemed_command

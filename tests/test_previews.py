@@ -12,7 +12,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from imaging.dicom import render_frame
-from server.models import DicomInstance, DicomSeries
+from server.dicom.models import DicomInstance, DicomSeries
 
 
 def parts(response: httpx.Response) -> list[bytes]:

@@ -3,7 +3,7 @@
 import pytest
 from starlette.testclient import TestClient
 
-from server.app import create_app
+from server.api.app import create_app
 from tests.conftest import make_settings
 from tests.support.s3server import S3Server
 

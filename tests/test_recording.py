@@ -21,7 +21,8 @@ import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
-from server.models import ConsultSession, Recording, RoomEvent, utcnow
+from server.consults.models import ConsultSession, Recording, RoomEvent
+from server.core.orm import utcnow
 from signaling.recording.mux import mux
 from signaling.recording.recorder import RecordingPeer
 from worker import recording_tasks, resources

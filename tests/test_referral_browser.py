@@ -23,8 +23,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from server.billing import BOOKS_TIMEZONE
-from server.models import Institution, User
+from server.billing.rules import BOOKS_TIMEZONE
+from server.community.models import Institution, User
 from tests.support.browser import SEEN, chromium, screenshot, signed_in_page
 
 pytestmark = pytest.mark.browser

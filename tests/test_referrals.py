@@ -17,10 +17,12 @@ import httpx2 as httpx
 import pytest
 from sqlalchemy import select
 
+from server.access.models import AuditEvent
 from server.auth.passwords import hash_password
-from server.billing import BOOKS_TIMEZONE
-from server.db import transaction
-from server.models import AuditEvent, Institution, Referral, ReferralEvent, ReferralSlot, Role, User
+from server.billing.rules import BOOKS_TIMEZONE
+from server.community.models import Institution, Role, User
+from server.core.db import transaction
+from server.referrals.models import Referral, ReferralEvent, ReferralSlot
 from tests.conftest import DEMO_PASSWORD
 from tests.support.dicom_factory import ct_series
 from tests.test_case_actions import IMAGING_REPORT, Person, ok, people

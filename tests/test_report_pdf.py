@@ -10,8 +10,9 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from server.models import AuditEvent, CaseKind
-from server.report_pdf import PrintedReport, Section, render
+from server.access.models import AuditEvent
+from server.cases.models import CaseKind
+from server.cases.report_pdf import PrintedReport, Section, render
 from tests.test_case_actions import IMAGING_REPORT, ok, people, user_id
 
 CST = ZoneInfo("Asia/Shanghai")

@@ -1,7 +1,7 @@
 """Fees and settlement: a month of generated services gives statements that match catalogue and rules.
 
 The expected figures are computed here from the test's own price table and the agreed rates, with
-decimal arithmetic, independently of `server.billing`.
+decimal arithmetic, independently of `server.billing.rules`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,12 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from server.billing import record_completed_service
-from server.db import transaction
-from server.models import BillableItem, Case, CaseKind, CaseStatus, Institution, Patient, User
+from server.billing.models import BillableItem
+from server.billing.rules import record_completed_service
+from server.cases.models import Case, CaseKind, CaseStatus
+from server.community.models import Institution, User
+from server.core.db import transaction
+from server.patients.models import Patient
 from tests.conftest import sign_in
 
 BEIJING = ZoneInfo("Asia/Shanghai")

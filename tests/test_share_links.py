@@ -13,9 +13,13 @@ from dicomweb_client.api import DICOMwebClient
 from sqlalchemy import String, cast, select, update
 from starlette.testclient import TestClient
 
+from server.access.models import AuditEvent
 from server.auth.passwords import hash_password
-from server.db import transaction
-from server.models import AuditEvent, Case, Institution, ShareLink, User, utcnow
+from server.cases.models import Case
+from server.community.models import Institution, User
+from server.core.db import transaction
+from server.core.orm import utcnow
+from server.sharing.models import ShareLink
 from tests.conftest import DEMO_PASSWORD, sign_in
 from tests.support.dicom_factory import ct_series
 from tests.test_dicomweb import bearer, split_multipart, stow

@@ -20,8 +20,8 @@ from aioice.turn import create_turn_endpoint
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from server.config import RtcSettings, Settings
-from server.models import AuditEvent
+from server.access.models import AuditEvent
+from server.core.config import RtcSettings, Settings
 from signaling.app import create_app
 from signaling.ice import ice_servers
 from tests.support.consult import (

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from server.models import ConsultSession, RoomEvent
+from server.consults.models import ConsultSession, RoomEvent
 from signaling.app import create_app
 from signaling.rooms import Peer, Room
 from tests.support.consult import (

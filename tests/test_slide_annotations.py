@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from server.models import AuditEvent
+from server.access.models import AuditEvent
 from tests.conftest import sign_in
 from tests.support import wsi_factory
 from tests.test_wsi_api import post_slide

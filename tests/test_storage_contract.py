@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from minio import Minio
 
-from server.config import load_settings
+from server.core.config import load_settings
 from server.storage import (
     ChecksumMismatch,
     FilesystemStore,

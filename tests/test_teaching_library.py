@@ -26,26 +26,15 @@ from starlette.testclient import TestClient
 
 from imaging.ecg import from_bytes
 from imaging.wsi import level_tiles
+from server.access.models import AuditEvent
 from server.api.teaching_library import PREPARE_TASK
 from server.auth.sessions import create_session
-from server.db import transaction
-from server.models import (
-    AuditEvent,
-    Community,
-    DicomInstance,
-    DicomStudy,
-    EcgRecord,
-    Institution,
-    Role,
-    TaskRun,
-    TaskState,
-    TeachingEcg,
-    TeachingItem,
-    TeachingItemState,
-    TeachingSlide,
-    Tier,
-    User,
-)
+from server.community.models import Community, Institution, Role, Tier, User
+from server.core.db import transaction
+from server.core.task_runs import TaskRun, TaskState
+from server.dicom.models import DicomInstance, DicomStudy
+from server.ecg.models import EcgRecord
+from server.teaching.models import TeachingEcg, TeachingItem, TeachingItemState, TeachingSlide
 from tests.support import wsi_factory
 from tests.support.consult import (
     bearer,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from server.db import transaction
-from server.models import TeachingSession, utcnow
+from server.core.db import transaction
+from server.core.orm import utcnow
+from server.teaching.models import TeachingSession
 from tests.support.consult import bearer, new_teaching_session
 
 

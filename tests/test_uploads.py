@@ -24,19 +24,14 @@ from sqlalchemy import func, select, update
 from starlette.testclient import TestClient
 from tusclient.client import TusClient
 
+from server.access.models import AuditEvent
 from server.api.uploads import chunk_prefix
-from server.models import (
-    AuditEvent,
-    Case,
-    DicomInstance,
-    DicomStudy,
-    Institution,
-    StoredFile,
-    Upload,
-    UploadState,
-    utcnow,
-)
+from server.cases.models import Case, StoredFile
+from server.community.models import Institution
+from server.core.orm import utcnow
+from server.dicom.models import DicomInstance, DicomStudy
 from server.storage import open_store
+from server.uploads.models import Upload, UploadState
 from tests.conftest import DEMO_PASSWORD, sign_in
 from tests.support.dicom_factory import ct_series, truncated
 
@@ -525,7 +520,7 @@ def test_reupload_of_the_same_instance_by_tuspy_is_a_duplicate_no_op(live_server
 
 def telemed_upload(live, folder: Path, state: Path, *extra: str) -> list[str]:  # type: ignore[no-untyped-def]
     return [
-        sys.executable, "-m", "server.cli", "upload", "--server", live.url, "--username", "village",
+        sys.executable, "-m", "server.tools.cli", "upload", "--server", live.url, "--username", "village",
         "--password-stdin", "--state", str(state), "--retry-delay", "0.2", *extra, str(folder),
     ]  # fmt: skip
 

@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from server.app import create_app
-from server.config import Settings
-from server.models import Case, Slide, Urgency
+from server.api.app import create_app
+from server.cases.models import Case, Urgency
+from server.core.config import Settings
+from server.slides.models import Slide
 from tests.conftest import sign_in
 from tests.support import wsi_factory
 from tests.support.services import process_env, running, telemed_command

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from server.config import Settings
-from server.db import transaction
-from server.models import StoredFile, TaskRun, TaskState
+from server.cases.models import StoredFile
+from server.core.config import Settings
+from server.core.db import transaction
+from server.core.task_runs import TaskRun, TaskState
 from server.storage import open_store
 from tests.support.services import process_env, running, telemed_command
 from worker.app import make_celery
@@ -87,8 +88,8 @@ def test_worker_verifies_an_intact_and_a_corrupted_object(worker_process, settin
 
 def test_embedded_worker_needs_no_broker_server(tmp_path: Path) -> None:
     """Embedded default: SQLite and kombu's filesystem queue, the worker a plain child process."""
-    from server.db import make_engine, make_session_factory
-    from server.migrate import upgrade
+    from server.core.db import make_engine, make_session_factory
+    from server.core.migrate import upgrade
     from tests.conftest import make_settings
 
     settings = make_settings(tmp_path)

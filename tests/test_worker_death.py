@@ -18,13 +18,15 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from server.db import make_engine, make_session_factory, transaction
-from server.demo import load_demo
-from server.dicom_ingest import ingest_instance
-from server.migrate import upgrade
-from server.models import DicomInstance, Institution, TaskRun, TaskState
-from server.previews import PREVIEW_SIZES, preview_key
+from server.community.models import Institution
+from server.core.db import make_engine, make_session_factory, transaction
+from server.core.migrate import upgrade
+from server.core.task_runs import TaskRun, TaskState
+from server.dicom.ingest import ingest_instance
+from server.dicom.models import DicomInstance
+from server.dicom.previews import PREVIEW_SIZES, preview_key
 from server.storage import open_store
+from server.tools.demo.community import load_demo
 from tests.conftest import DEMO_PASSWORD, make_settings
 from tests.support.dicom_factory import multiframe_us
 from tests.support.services import process_env, redis_url, running, telemed_command

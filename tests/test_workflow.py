@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from server.models import CaseStatus as S
-from server.workflow import (
+from server.cases.models import CaseStatus as S
+from server.cases.workflow import (
     OPEN_STATES,
     TERMINAL_STATES,
     TRANSITIONS,

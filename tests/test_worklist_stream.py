@@ -13,7 +13,8 @@ from typing import Any
 import httpx2 as httpx
 from sqlalchemy import select
 
-from server.models import AuditEvent, User
+from server.access.models import AuditEvent
+from server.community.models import User
 from tests.test_case_actions import add_reader
 
 WAIT_SECONDS = 10

@@ -16,12 +16,10 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from imaging.wsi import TileSource, open_slide
-from server.models import (
-    AuditEvent,
-    Slide,
-    StoredFile,
-)
-from server.slide_ingest import tile_key
+from server.access.models import AuditEvent
+from server.cases.models import StoredFile
+from server.slides.ingest import tile_key
+from server.slides.models import Slide
 from tests.conftest import sign_in
 from tests.support import wsi_factory
 from tests.test_wsi_formats import CACHE

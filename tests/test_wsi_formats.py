@@ -25,8 +25,8 @@ from imaging.wsi import (
     open_slide,
     read_metadata,
 )
-from server.models import Slide
-from server.slide_ingest import SlideCache
+from server.slides.ingest import SlideCache
+from server.slides.models import Slide
 from server.storage import FilesystemStore
 from tests.support import wsi_factory
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from server.config import Settings, load_settings
+from server.core.config import Settings, load_settings
 
 
 def broker_transport_options(settings: Settings) -> dict[str, object]:

@@ -7,7 +7,8 @@ from typing import Any
 from celery import Task
 from sqlalchemy.exc import OperationalError
 
-from server.models import TaskRun, TaskState, utcnow
+from server.core.orm import utcnow
+from server.core.task_runs import TaskRun, TaskState
 from server.storage import StorageUnavailable
 from worker import resources
 

@@ -7,8 +7,9 @@ import io
 from imaging.ecg import InvalidEcg, from_bytes
 from imaging.ecg.measure import measure
 from imaging.ecg.render import MEDIA_TYPES, render_page
-from server.ecg_ingest import PROCESS_TASK, page_key
-from server.models import EcgRecord, utcnow
+from server.core.orm import utcnow
+from server.ecg.ingest import PROCESS_TASK, page_key
+from server.ecg.models import EcgRecord
 from worker import resources
 from worker.app import celery_app
 from worker.base import RecordedTask

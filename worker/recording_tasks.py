@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from server.models import Recording, RoomEvent
+from server.consults.models import Recording, RoomEvent
 from signaling.recording.mux import MuxError, mux
 from worker import resources
 from worker.app import celery_app

@@ -6,8 +6,8 @@ from functools import cache
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from server.config import Settings
-from server.db import make_engine, make_session_factory
+from server.core.config import Settings
+from server.core.db import make_engine, make_session_factory
 from server.storage import ObjectStore, open_store
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 
 from imaging.wsi import TILE_MEDIA_TYPE, InvalidSlide
-from server.models import Slide, utcnow
-from server.slide_ingest import BUILD_TASK, slide_cache, thumbnail_key, tile_key
+from server.core.orm import utcnow
+from server.slides.ingest import BUILD_TASK, slide_cache, thumbnail_key, tile_key
+from server.slides.models import Slide
 from server.storage import ObjectStore
 from worker import resources
 from worker.app import celery_app

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from server.models import DicomInstance, DicomSeries, utcnow
+from server.core.orm import utcnow
+from server.dicom.models import DicomInstance, DicomSeries
 from worker import resources
 from worker.app import celery_app
 from worker.base import RecordedTask

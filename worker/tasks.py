@@ -14,8 +14,10 @@ from pydicom import Dataset
 from imaging.dicom import InvalidDicom, RenderError, encode_jpeg, frame_count, parse_instance, render_frame
 from imaging.dicom.cine import CINE_MEDIA_TYPE, write_cine
 from server.api.uploads import expire_stale
-from server.models import DicomInstance, DicomSeries, StoredFile, utcnow
-from server.previews import (
+from server.cases.models import StoredFile
+from server.core.orm import utcnow
+from server.dicom.models import DicomInstance, DicomSeries
+from server.dicom.previews import (
     PREVIEW_MEDIA_TYPE,
     PREVIEW_SIZES,
     THUMBNAIL_SIZE,

@@ -34,27 +34,24 @@ from imaging.ecg import EcgRecord as Signal
 from imaging.ecg.measure import measure
 from imaging.ecg.record import Patient
 from imaging.wsi import TILE_MEDIA_TYPE, level_tiles
-from server.access import case_scope, study_scope
-from server.dicom_ingest import IngestOutcome, ingest_instances, queue_previews
-from server.models import (
-    Case,
-    DicomInstance,
-    DicomSeries,
-    DicomStudy,
-    EcgRecord,
-    RoomEvent,
-    Slide,
-    StoredFile,
+from server.access.policy import case_scope, study_scope
+from server.cases.models import Case, StoredFile
+from server.community.models import User
+from server.consults.models import RoomEvent
+from server.core.orm import utcnow
+from server.dicom.ingest import IngestOutcome, ingest_instances, queue_previews
+from server.dicom.models import DicomInstance, DicomSeries, DicomStudy
+from server.ecg.models import EcgRecord
+from server.slides.ingest import slide_cache, stored_metadata, thumbnail_key, tile_key
+from server.slides.models import Slide
+from server.storage import ObjectNotFound, ObjectStore, StorageUnavailable
+from server.teaching.models import (
     TeachingEcg,
     TeachingItem,
     TeachingItemState,
     TeachingMaterial,
     TeachingSlide,
-    User,
-    utcnow,
 )
-from server.slide_ingest import slide_cache, stored_metadata, thumbnail_key, tile_key
-from server.storage import ObjectNotFound, ObjectStore, StorageUnavailable
 from worker import resources
 from worker.app import celery_app
 from worker.base import RecordedTask

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from server.api.case_overdue import flag_overdue
-from server.clock import SYSTEM_CLOCK
+from server.cases.overdue import flag_overdue
+from server.core.clock import SYSTEM_CLOCK
 from worker import resources
 from worker.app import celery_app
 from worker.base import RecordedTask

@@ -1,6 +1,6 @@
 """ECGs: reading every accepted format into one representation, measuring it and rendering the page.
 
-Pure functions of bytes and arrays; no database or object store (those are `server.ecg_ingest` and
+Pure functions of bytes and arrays; no database or object store (those are `server.ecg.ingest` and
 `worker.ecg_tasks`).
 """
 

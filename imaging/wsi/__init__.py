@@ -1,6 +1,6 @@
 """Whole-slide images: opening a slide (OpenSlide formats, DICOM WSI), its metadata, deep-zoom tiles.
 
-Pure functions of local paths; no database or object store (those are `server.slide_ingest` and
+Pure functions of local paths; no database or object store (those are `server.slides.ingest` and
 `worker.slide_tasks`). OpenSlide needs a file on disk, so callers stage slides locally first.
 """
 

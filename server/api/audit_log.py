@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from starlette.responses import JSONResponse, Response
 
+from server.access.models import AuditEvent
 from server.api.routing import Access, ApiError, Context, api_route
-from server.models import AuditEvent, Role
+from server.community.models import Role
 
 PAGE_SIZE = 200
 

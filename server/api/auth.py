@@ -7,13 +7,13 @@ from datetime import timedelta
 from sqlalchemy import select
 from starlette.responses import JSONResponse, Response
 
-from server import audit
+from server.access import audit
 from server.api.routing import Access, ApiError, Context, api_route, body_field, session_token
 from server.api.serializers import user_json
 from server.auth import ratelimit
 from server.auth.passwords import verify_password
 from server.auth.sessions import SESSION_COOKIE, create_session, end_session
-from server.models import User
+from server.community.models import User
 
 
 def login(ctx: Context) -> Response:

@@ -11,9 +11,17 @@ from datetime import date
 from sqlalchemy import select
 from starlette.responses import JSONResponse, Response
 
-from server.access import CLINICAL_ROLES, billing_institutions
+from server.access.policy import CLINICAL_ROLES, billing_institutions
 from server.api.routing import Access, ApiError, Context, api_route, body_field, not_found
-from server.billing import (
+from server.billing.models import (
+    BillableItem,
+    PriceTier,
+    ServicePrice,
+    SettlementAgreement,
+    SettlementRule,
+    Statement,
+)
+from server.billing.rules import (
     BillingError,
     StatementFinal,
     advance_statement,
@@ -25,18 +33,9 @@ from server.billing import (
     submit_statements,
     validate_rates,
 )
-from server.models import (
-    BillableItem,
-    CaseKind,
-    Institution,
-    PriceTier,
-    Role,
-    ServicePrice,
-    SettlementAgreement,
-    SettlementRule,
-    Statement,
-    utcnow,
-)
+from server.cases.models import CaseKind
+from server.community.models import Institution, Role
+from server.core.orm import utcnow
 
 MEMBERS = Access.only(Role.ADMIN, Role.REQUESTER)
 ADMIN = Access.only(Role.ADMIN)

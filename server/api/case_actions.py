@@ -1,6 +1,6 @@
 """`POST /api/cases/{id}/actions/{action}`: one step of a case's lifecycle, and the record of every step.
 
-Whether a step is allowed is `server.workflow`'s answer (409 in the wrong state, an audited 403 for
+Whether a step is allowed is `server.cases.workflow`'s answer (409 in the wrong state, an audited 403 for
 the wrong person). The state then changes with a conditional UPDATE (`... WHERE status = <the state
 we checked>`), so of two requests racing for the same step (two readers claiming one case) exactly
 one changes the row and the other gets 409. Each step is written as a `CaseEvent` (who, when, from,
@@ -17,24 +17,15 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import selectinload
 from starlette.responses import JSONResponse, Response
 
-from server.access import CLINICAL_ROLES
+from server.access.policy import CLINICAL_ROLES
 from server.api.cases import case_for_user_json, now, permitted, visible_case
 from server.api.notifications import notify
 from server.api.reports import amend_report, sign_draft
 from server.api.routing import Access, ApiError, Context, api_route, body_field
 from server.api.serializers import case_event_json
-from server.models import (
-    Case,
-    CaseEvent,
-    CaseStatus,
-    CentreKind,
-    Institution,
-    NotificationKind,
-    ReadingCentre,
-    Role,
-    User,
-)
-from server.workflow import Action, Relation, TargetTimes, decide, routing_action
+from server.cases.models import Case, CaseEvent, CaseStatus, NotificationKind
+from server.cases.workflow import Action, Relation, TargetTimes, decide, routing_action
+from server.community.models import CentreKind, Institution, ReadingCentre, Role, User
 
 MAX_NOTE = 4000
 

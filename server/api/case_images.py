@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from starlette.responses import JSONResponse, Response
 
-from server.access import CLINICAL_ROLES
+from server.access.policy import CLINICAL_ROLES
 from server.api.cases import visible_case
 from server.api.routing import Access, ApiError, Context, api_route, body_field
-from server.models import Annotation, DicomInstance, DicomSeries, DicomStudy
+from server.dicom.models import Annotation, DicomInstance, DicomSeries, DicomStudy
 
 MAX_ANNOTATIONS = 500
 ANNOTATION_FIELDS = {"study_uid": str, "series_uid": str, "sop_uid": str, "tool": str}

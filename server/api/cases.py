@@ -8,13 +8,15 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import select
 from starlette.responses import JSONResponse, Response
 
-from server.access import CLINICAL_ROLES, AccessDenied, case_relations, case_scope, require_case
-from server.api.case_overdue import flag_overdue
+from server.access.policy import CLINICAL_ROLES, AccessDenied, case_relations, case_scope, require_case
 from server.api.routing import Access, ApiError, Context, api_route, body_field, not_found
 from server.api.serializers import case_json
-from server.clock import app_clock
-from server.models import Case, CaseKind, CaseStatus, Patient, Role, Urgency
-from server.workflow import Action, IllegalTransition, NotPermitted, actions_for, decide
+from server.cases.models import Case, CaseKind, CaseStatus, Urgency
+from server.cases.overdue import flag_overdue
+from server.cases.workflow import Action, IllegalTransition, NotPermitted, actions_for, decide
+from server.community.models import Role
+from server.core.clock import app_clock
+from server.patients.models import Patient
 
 MAX_LISTED = 500
 

@@ -11,9 +11,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, or_, select
 from starlette.responses import JSONResponse, Response
 
-from server.access import CLINICAL_ROLES, case_scope
+from server.access.policy import CLINICAL_ROLES, case_scope
 from server.api.routing import MAX_INT, Access, ApiError, Context, api_route, not_found
-from server.models import Case, ConsultSession, Role, RoomEvent, TeachingSession, User
+from server.cases.models import Case
+from server.community.models import Role, User
+from server.consults.models import ConsultSession, RoomEvent
+from server.teaching.models import TeachingSession
 from signaling.events import for_observer
 from signaling.ice import ice_servers
 

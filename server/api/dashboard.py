@@ -14,9 +14,10 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from server.api.routing import Access, ApiError, Context, api_route
-from server.billing import BOOKS_TIMEZONE, BillingError, month_of, parse_month
-from server.indicators import Dashboard, Indicator, Text, dashboard
-from server.models import Community, Role, utcnow
+from server.billing.rules import BOOKS_TIMEZONE, BillingError, month_of, parse_month
+from server.community.models import Community, Role
+from server.core.orm import utcnow
+from server.dashboard.indicators import Dashboard, Indicator, Text, dashboard
 
 ADMIN = Access.only(Role.ADMIN)
 

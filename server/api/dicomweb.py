@@ -28,18 +28,21 @@ from imaging.dicom import (
     render_frame,
 )
 from imaging.dicom.cine import CINE_MEDIA_TYPE
-from server.access import CLINICAL_ROLES, dicomweb_study_scope, require_share_scope
+from server.access.policy import CLINICAL_ROLES, dicomweb_study_scope, require_share_scope
+from server.api.multipart_related import MultipartError, split_related
 from server.api.routing import Access, ApiError, Context, api_route, not_found
-from server.dicom_ingest import (
+from server.cases.models import Case, StoredFile
+from server.community.models import Role
+from server.dicom.ingest import (
     DICOM_MEDIA_TYPE,
     IndexingConflict,
     InvalidDicom,
     ingest_instances,
     queue_previews,
 )
-from server.models import Case, DicomInstance, DicomSeries, DicomStudy, Role, ShareScope, StoredFile
-from server.multipart_related import MultipartError, split_related
-from server.previews import PREVIEW_MEDIA_TYPE, PREVIEW_SIZES, cine_key, preview_key, thumbnail_key
+from server.dicom.models import DicomInstance, DicomSeries, DicomStudy
+from server.dicom.previews import PREVIEW_MEDIA_TYPE, PREVIEW_SIZES, cine_key, preview_key, thumbnail_key
+from server.sharing.models import ShareScope
 from server.storage import ObjectNotFound, ObjectStore
 
 DICOM_JSON = "application/dicom+json"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from starlette.responses import JSONResponse, Response
 
-from server.access import CLINICAL_ROLES
+from server.access.policy import CLINICAL_ROLES
 from server.api.routing import Access, ApiError, Context, api_route
 from server.api.serializers import patient_json
-from server.models import Institution, Patient, Role, User
+from server.community.models import Institution, Role, User
+from server.patients.models import Patient
 
 # The colleagues a clinical user may pick: readers (a dispatcher assigns), experts (a case is escalated or
 # a consult addressed to one).

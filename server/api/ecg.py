@@ -1,6 +1,6 @@
 """A case's ECGs: upload (any accepted format), list, the record for a browser viewer, the page, measurements.
 
-Who may see an ECG is who may see its case (`server.access.require_case`); only a requester of the case's
+Who may see an ECG is who may see its case (`server.access.policy.require_case`); only a requester of the case's
 institution attaches one. Every read of an ECG is audited with the case's patient.
 """
 
@@ -16,11 +16,13 @@ from starlette.responses import JSONResponse, Response
 from imaging.ecg import ACCEPTED, FORMAT_NAMES, InvalidEcg, UnsupportedEcg, from_bytes
 from imaging.ecg import EcgRecord as Signal
 from imaging.ecg.render import MEDIA_TYPES
-from server.access import CLINICAL_ROLES
+from server.access.policy import CLINICAL_ROLES
 from server.api.cases import visible_case, visible_material
 from server.api.routing import Access, ApiError, Context, api_route
-from server.ecg_ingest import ingest_ecg, page_key, queue_processing
-from server.models import EcgRecord, Role, Urgency
+from server.cases.models import Urgency
+from server.community.models import Role
+from server.ecg.ingest import ingest_ecg, page_key, queue_processing
+from server.ecg.models import EcgRecord
 from server.storage import ObjectNotFound, ObjectStore
 
 MAX_ECG_BYTES = 64 << 20  # a 10 s 12-lead is well under 1 MB in any format; a long rhythm strip a few MB

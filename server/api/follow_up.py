@@ -15,13 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from starlette.responses import JSONResponse, Response
 
-from server.access import follow_up_scope
+from server.access.policy import follow_up_scope
 from server.api.cases import now
 from server.api.referral_office import local_today
 from server.api.routing import Access, ApiError, Context, api_route, body_field, not_found
 from server.api.serializers import institution_json, person_json
-from server.models import FollowUpColourChange, FollowUpEntry, Referral, Role, TriageColour
-from server.referrals import DISCHARGE_TRIAGE_REASON, TRIAGE_MEANINGS
+from server.community.models import Role
+from server.referrals.lifecycle import DISCHARGE_TRIAGE_REASON, TRIAGE_MEANINGS
+from server.referrals.models import FollowUpColourChange, FollowUpEntry, Referral, TriageColour
 
 MAX_LISTED = 500
 MAX_REASON = 4000

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from server.api.routing import Access
-from server.db import ping
+from server.core.db import ping
 
 CHECK_TIMEOUT_SECONDS = 3
 

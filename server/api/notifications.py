@@ -8,11 +8,12 @@ from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session, selectinload
 from starlette.responses import JSONResponse, Response
 
-from server.access import CLINICAL_ROLES, case_scope
+from server.access.policy import CLINICAL_ROLES, case_scope
 from server.api.routing import Access, ApiError, Context, api_route, not_found
 from server.api.serializers import notification_json
-from server.clock import app_clock
-from server.models import Case, Notification, NotificationKind, User
+from server.cases.models import Case, Notification, NotificationKind
+from server.community.models import User
+from server.core.clock import app_clock
 
 MAX_LISTED = 200
 

@@ -1,6 +1,6 @@
 """`GET /api/openapi.json`: an OpenAPI 3.1 description of the whole API, generated from the route table.
 
-Each operation comes from one route of `server.app.api_routes()`: its path and path parameters, its
+Each operation comes from one route of `server.api.app.api_routes()`: its path and path parameters, its
 methods, who may call it (the route's `Access` rule, as the `x-roles` extension and in words) and a
 summary from its handler's docstring. So the description cannot drift from what the server enforces.
 
@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from server.api.routing import Access, Context, api_route
 from server.auth.sessions import SESSION_COOKIE
-from server.models import Role
+from server.community.models import Role
 
 OPENAPI_VERSION = "3.1.0"
 VERSION = version("telemed")

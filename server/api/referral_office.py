@@ -13,22 +13,20 @@ from typing import Any
 from sqlalchemy import select
 from starlette.responses import JSONResponse, Response
 
-from server.access import CLINICAL_ROLES, AccessDenied, is_office_member
+from server.access.policy import CLINICAL_ROLES, AccessDenied, is_office_member
 from server.api.cases import now
 from server.api.routing import Access, ApiError, Context, api_route, body_field, not_found
 from server.api.serializers import person_json
-from server.billing import BOOKS_TIMEZONE
-from server.models import (
-    Institution,
+from server.billing.rules import BOOKS_TIMEZONE
+from server.community.models import Institution, Role, User
+from server.referrals.lifecycle import DEFAULT_RESERVED_SHARE_BP, GRASSROOTS_TIERS, reserved_slots
+from server.referrals.models import (
     OfficeDuty,
     ReferralOfficeMember,
     ReferralQuotaPolicy,
     ReferralSlot,
-    Role,
     SlotKind,
-    User,
 )
-from server.referrals import DEFAULT_RESERVED_SHARE_BP, GRASSROOTS_TIERS, reserved_slots
 
 MAX_DAYS_LISTED = 62
 MAX_DAYS_AHEAD = 180

@@ -1,6 +1,6 @@
 """Two-way referral (双向转诊): send up from a case, receive, book, decline, treat, refer down, close.
 
-Who may take which step is `server.referrals`' answer (409 in the wrong state, an audited 403 for
+Who may take which step is `server.referrals.lifecycle`' answer (409 in the wrong state, an audited 403 for
 the wrong person); the state changes with a conditional UPDATE, as a case's do. Booking takes one
 slot from the grassroots-reserved quota with `UPDATE ... SET booked = booked + 1 WHERE booked <
 reserved`, so of two bookings racing for the last slot exactly one wins.
@@ -8,7 +8,7 @@ reserved`, so of two bookings racing for the last slot exactly one wins.
 Anyone may see a referral's summary who may see the referral at all (the patient's name masked).
 Its record — letter, identifiers, attached material, notes — the referring doctors read freely;
 everyone else must first confirm the patient's identity (`POST .../identity-check`), and then for
-`server.identity.CHECK_VALIDITY` only.
+`server.patients.identity.CHECK_VALIDITY` only.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from starlette.responses import JSONResponse, Response
 
-from server import audit
-from server.access import (
+from server.access import audit
+from server.access.policy import (
     CLINICAL_ROLES,
     AccessDenied,
     needs_identity_check,
@@ -34,29 +34,17 @@ from server.api.follow_up import start_follow_up
 from server.api.referral_office import local_today, slot_json
 from server.api.routing import Access, ApiError, Context, api_route, body_field, not_found
 from server.api.serializers import institution_json, person_json, report_json
-from server.identity import CHECK_VALIDITY, InvalidIdentifier, compare, stored_identifier, valid_check
-from server.models import (
-    Case,
-    DicomSeries,
-    DicomStudy,
-    FollowUpEntry,
-    IdentityCheck,
-    IdentityDocument,
-    IdentityResult,
-    Institution,
-    Referral,
-    ReferralDirection,
-    ReferralEvent,
-    ReferralNote,
-    ReferralNoteKind,
-    ReferralSlot,
-    ReferralState,
-    Report,
-    ReportStatus,
-    Role,
-    TriageColour,
+from server.cases.models import Case, Report, ReportStatus
+from server.community.models import Institution, Role
+from server.dicom.models import DicomSeries, DicomStudy
+from server.patients.identity import (
+    CHECK_VALIDITY,
+    InvalidIdentifier,
+    compare,
+    stored_identifier,
+    valid_check,
 )
-from server.referrals import (
+from server.referrals.lifecycle import (
     GRASSROOTS_TIERS,
     OPEN_STATES,
     Action,
@@ -67,6 +55,20 @@ from server.referrals import (
     decide,
     is_upward,
     priority_flags,
+)
+from server.referrals.models import (
+    FollowUpEntry,
+    IdentityCheck,
+    IdentityDocument,
+    IdentityResult,
+    Referral,
+    ReferralDirection,
+    ReferralEvent,
+    ReferralNote,
+    ReferralNoteKind,
+    ReferralSlot,
+    ReferralState,
+    TriageColour,
 )
 
 MAX_TEXT = 20000

@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import select
 from starlette.responses import Response
 
-from server.access import CLINICAL_ROLES
+from server.access.policy import CLINICAL_ROLES
 from server.api.cases import visible_case
 from server.api.reports import TEMPLATES
 from server.api.routing import Access, ApiError, Context, api_route, not_found
-from server.models import Case, Report, ReportStatus
-from server.report_pdf import PrintedReport, Section, render
+from server.cases.models import Case, Report, ReportStatus
+from server.cases.report_pdf import PrintedReport, Section, render
 
 
 def _text(value: Any) -> str:

@@ -16,13 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from starlette.responses import JSONResponse, Response
 
-from server.access import CLINICAL_ROLES, case_relations
+from server.access.policy import CLINICAL_ROLES, case_relations
 from server.api.cases import now, permitted, visible_case
 from server.api.routing import Access, ApiError, Context, api_route, body_field, not_found
 from server.api.serializers import report_json
-from server.billing import record_completed_service
-from server.models import Case, CaseKind, Report, ReportStatus, User
-from server.workflow import Action, Relation
+from server.billing.rules import record_completed_service
+from server.cases.models import Case, CaseKind, Report, ReportStatus
+from server.cases.workflow import Action, Relation
+from server.community.models import User
 
 MAX_TEXT = 20_000
 # Who works on the report and so may see its draft.

@@ -27,11 +27,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from server import audit
-from server.access import AccessDenied
+from server.access import audit
+from server.access.policy import AccessDenied
+from server.auth.models import LoginSession
 from server.auth.sessions import CSRF_HEADER, SESSION_COOKIE, resolve_session
-from server.config import Settings
-from server.models import LoginSession, Role, ShareLink, User
+from server.community.models import Role, User
+from server.core.config import Settings
+from server.sharing.models import ShareLink
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from server.models import Case, CaseEvent, Institution, Notification, Patient, Report, User
+from server.cases.models import Case, CaseEvent, Notification, Report
+from server.community.models import Institution, User
+from server.patients.models import Patient
 
 
 def institution_json(institution: Institution) -> dict[str, Any]:

@@ -1,9 +1,9 @@
 """Share links: a case's reader lets an outside expert, who has no account, open one study for a while.
 
-Links are made, listed and revoked by whoever may share the case (`server.access.require_can_share`);
+Links are made, listed and revoked by whoever may share the case (`server.access.policy.require_can_share`);
 the token is shown once, at creation, and only its hash is kept. The expert's viewer calls the ordinary
 DICOMweb read handlers under `/share/{token}/dicomweb/...`: the link is resolved and checked here, and
-`server.access` limits every answer to the link's one study and scope. Every create, revoke and use of
+`server.access.policy` limits every answer to the link's one study and scope. Every create, revoke and use of
 a link, refusals included, is audited with the link's id and its patient.
 """
 
@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import select, update
 from starlette.responses import JSONResponse, Response
 
-from server.access import (
+from server.access.audit import DENIED
+from server.access.policy import (
     SHARING_ROLES,
     require_can_share,
     require_share_scope,
@@ -27,9 +28,11 @@ from server.access import (
 )
 from server.api import dicomweb
 from server.api.routing import Access, ApiError, Context, Handler, api_route, body_field, not_found
-from server.audit import DENIED
 from server.auth.sessions import token_hash
-from server.models import Case, DicomStudy, ShareLink, ShareScope, utcnow
+from server.cases.models import Case
+from server.core.orm import utcnow
+from server.dicom.models import DicomStudy
+from server.sharing.models import ShareLink, ShareScope
 
 MAX_DAYS = 30
 MAX_RECIPIENT_CHARS = 200

@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from starlette.responses import JSONResponse, Response
 
-from server.access import CLINICAL_ROLES
+from server.access.policy import CLINICAL_ROLES
 from server.api.cases import visible_material
 from server.api.routing import Access, ApiError, Context, api_route, body_field
-from server.models import Slide, SlideAnnotation
+from server.slides.models import Slide, SlideAnnotation
 
 MAX_ANNOTATIONS = 500
 MAX_POLYGON_POINTS = 500

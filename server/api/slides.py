@@ -1,6 +1,6 @@
 """A case's whole-slide images: upload (streamed), list, metadata, thumbnail, DZI descriptor and tiles.
 
-Who may see a slide is who may see its case (`server.access.require_case`); only a requester of the
+Who may see a slide is who may see its case (`server.access.policy.require_case`); only a requester of the
 case's institution attaches one. Every read is audited with the case's patient, tiles included. The
 label and macro images are never served: they often show the patient's name.
 
@@ -33,7 +33,7 @@ from imaging.wsi import (
     dzi_xml,
     level_tiles,
 )
-from server.access import CLINICAL_ROLES
+from server.access.policy import CLINICAL_ROLES
 from server.api.cases import visible_case, visible_material
 from server.api.routing import (
     Access,
@@ -44,8 +44,9 @@ from server.api.routing import (
     api_stream_route,
     not_found,
 )
-from server.models import Role, Slide, Urgency
-from server.slide_ingest import (
+from server.cases.models import Urgency
+from server.community.models import Role
+from server.slides.ingest import (
     MEDIA_TYPES,
     SlideOutcome,
     checked_slide,
@@ -57,6 +58,7 @@ from server.slide_ingest import (
     thumbnail_key,
     tile_key,
 )
+from server.slides.models import Slide
 from server.storage import ObjectNotFound, ObjectStore
 
 MAX_SLIDE_BYTES = 8 << 30  # the largest scans are about 4 GB

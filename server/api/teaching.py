@@ -18,17 +18,11 @@ from starlette.responses import JSONResponse, Response
 from server.api.dashboard import requested_month
 from server.api.routing import Access, ApiError, Context, api_route, body_field, not_found
 from server.api.serializers import person_json
-from server.billing import parse_month
-from server.models import (
-    Institution,
-    OutreachDay,
-    Role,
-    TeachingAttendance,
-    TeachingKind,
-    TeachingSession,
-    User,
-    utcnow,
-)
+from server.billing.rules import parse_month
+from server.community.models import Institution, Role, User
+from server.core.orm import utcnow
+from server.dashboard.models import OutreachDay
+from server.teaching.models import TeachingAttendance, TeachingKind, TeachingSession
 
 ADMIN = Access.only(Role.ADMIN)
 SPECIALIST_ROLES = frozenset({Role.READER, Role.EXPERT})

@@ -4,7 +4,7 @@ The host of a teaching session (or the community administrator) publishes its re
 (`teaching.prepare_item`) then makes de-identified copies of every study and slide shown in it and
 rewrites the viewer events to name them. Trainees see only ready items of their own community and
 reach material only through `/api/teaching/...`: the DICOMweb read handlers re-mounted under
-`/api/teaching/dicomweb` (limited by `server.access.teaching_library_reads` to the copies), and slide
+`/api/teaching/dicomweb` (limited by `server.access.policy.teaching_library_reads` to the copies), and slide
 copies under `/api/teaching/slides`, ECG copies under `/api/teaching/ecgs`. No original UID, slide id
 or ECG id ever appears in an answer.
 
@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from imaging.ecg import FORMAT_NAMES, from_bytes
 from imaging.wsi import DZI_MEDIA_TYPE, TILE_MEDIA_TYPE, dzi_xml, level_tiles
-from server.access import (
+from server.access.policy import (
     CLINICAL_ROLES,
     AccessDenied,
     teaching_ecg_scope,
@@ -37,17 +37,11 @@ from server.access import (
 from server.api import dicomweb
 from server.api.ecg import samples_json
 from server.api.routing import Access, ApiError, Context, Handler, api_route, body_field, not_found
-from server.models import (
-    ConsultSession,
-    Recording,
-    Role,
-    TeachingEcg,
-    TeachingItem,
-    TeachingSession,
-    TeachingSlide,
-    utcnow,
-)
+from server.community.models import Role
+from server.consults.models import ConsultSession, Recording
+from server.core.orm import utcnow
 from server.storage import ObjectNotFound, ObjectStore
+from server.teaching.models import TeachingEcg, TeachingItem, TeachingSession, TeachingSlide
 from signaling.recording.mux import chapters_vtt
 
 PUBLISHERS = Access.only(CLINICAL_ROLES)

@@ -12,10 +12,12 @@ from sqlalchemy import false, select
 from sqlalchemy.orm import selectinload
 from starlette.responses import JSONResponse, Response
 
-from server.access import CLINICAL_ROLES
+from server.access.policy import CLINICAL_ROLES
 from server.api.routing import Access, Context, api_route
 from server.api.serializers import person_json
-from server.models import Role, TeachingItem, TeachingSession, utcnow
+from server.community.models import Role
+from server.core.orm import utcnow
+from server.teaching.models import TeachingItem, TeachingSession
 
 # A round scheduled this long ago may still be running; one further ahead is not "soon".
 STILL_ON = timedelta(hours=12)

@@ -64,7 +64,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server import audit
+from server.access import audit
 from server.api.routing import (
     Access,
     ApiError,
@@ -74,11 +74,14 @@ from server.api.routing import (
     api_stream_route,
     error_response,
 )
-from server.db import transaction
-from server.dicom_ingest import DICOM_MEDIA_TYPE, InvalidDicom, ingest_instance, queue_previews
-from server.ecg_ingest import InvalidEcg, ecg_format_of, ingest_ecg, queue_processing
-from server.models import Case, Role, Upload, UploadState, Urgency, utcnow
+from server.cases.models import Case, Urgency
+from server.community.models import Role
+from server.core.db import transaction
+from server.core.orm import utcnow
+from server.dicom.ingest import DICOM_MEDIA_TYPE, InvalidDicom, ingest_instance, queue_previews
+from server.ecg.ingest import InvalidEcg, ecg_format_of, ingest_ecg, queue_processing
 from server.storage import ObjectStore
+from server.uploads.models import Upload, UploadState
 
 log = logging.getLogger(__name__)
 

@@ -22,15 +22,16 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from server import audit
-from server.access import CLINICAL_ROLES, case_scope
-from server.api.case_overdue import flag_overdue
+from server.access import audit
+from server.access.policy import CLINICAL_ROLES, case_scope
 from server.api.cases import now
 from server.api.routing import Access, ApiError, Context, api_route, session_token
 from server.api.serializers import case_json
 from server.auth.sessions import resolve_session
-from server.models import Case, CaseEvent, CaseKind, CaseStatus, Urgency, User
-from server.workflow import OPEN_STATES, TERMINAL_STATES
+from server.cases.models import Case, CaseEvent, CaseKind, CaseStatus, Urgency
+from server.cases.overdue import flag_overdue
+from server.cases.workflow import OPEN_STATES, TERMINAL_STATES
+from server.community.models import User
 
 MAX_LISTED = 500
 POLL_SECONDS = 1.0

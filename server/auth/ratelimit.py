@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.models import LoginAttempt, utcnow
+from server.auth.models import LoginAttempt
+from server.core.orm import utcnow
 
 ADDRESS_FACTOR = 4
 

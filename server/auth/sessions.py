@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from server.models import LoginSession, User, utcnow
+from server.auth.models import LoginSession
+from server.community.models import User
+from server.core.orm import utcnow
 
 SESSION_COOKIE = "telemed_session"
 CSRF_HEADER = "x-csrf-token"

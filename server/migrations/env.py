@@ -1,12 +1,12 @@
-"""Alembic environment: the URL comes from the caller (`server.migrate`), never from an ini file."""
+"""Alembic environment: the URL comes from the caller (`server.core.migrate`), never from an ini file."""
 
 from alembic import context
 
-from server.db import make_engine
-from server.models import Base
+from server.core.db import make_engine
+from server.schema import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def run_migrations_offline() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.config import ConfigError, Settings
+from server.core.config import ConfigError, Settings
 
 from .base import (
     ChecksumMismatch,

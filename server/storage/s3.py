@@ -21,7 +21,7 @@ import urllib3
 from minio import Minio
 from minio.error import InvalidResponseError, S3Error, ServerError
 
-from server.config import S3Settings
+from server.core.config import S3Settings
 
 from .base import (
     DEFAULT_CONTENT_TYPE,

@@ -14,9 +14,10 @@ from aiortc import RTCIceServer
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
-from server.config import Settings
-from server.db import transaction
-from server.models import Recording, utcnow
+from server.consults.models import Recording
+from server.core.config import Settings
+from server.core.db import transaction
+from server.core.orm import utcnow
 from signaling.ice import ice_servers
 from signaling.recording.live import LiveBroadcasts, LiveRendition
 from signaling.recording.recorder import RecordingPeer

@@ -22,9 +22,12 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from server.config import Settings
-from server.db import transaction
-from server.models import Case, Institution, Recording, TeachingKind, TeachingSession, User
+from server.cases.models import Case
+from server.community.models import Institution, User
+from server.consults.models import Recording
+from server.core.config import Settings
+from server.core.db import transaction
+from server.teaching.models import TeachingKind, TeachingSession
 from signaling.app import create_app
 from tests.conftest import DEMO_PASSWORD
 from tests.support.coturn import Turn, coturn

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 
-from server.config import Settings
+from server.core.config import Settings
 from tests.support.services import free_port, process_env, running, telemed_command
 
 

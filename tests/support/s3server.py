@@ -18,7 +18,7 @@ import weakref
 from pathlib import Path
 from types import TracebackType
 
-from server.config import S3Settings
+from server.core.config import S3Settings
 
 MOTO_SERVER = Path(sys.executable).parent / "moto_server"
 START_TIMEOUT = 30.0

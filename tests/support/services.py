@@ -17,7 +17,7 @@ import psycopg
 import pytest
 import redis
 
-from server.config import Settings
+from server.core.config import Settings
 
 POSTGRES_ADMIN_URL = os.environ.get("TELEMED_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TELEMED_TEST_REDIS", "redis://127.0.0.1:6379/9")
@@ -121,4 +121,4 @@ def running(
 
 
 def telemed_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "server.cli", *args]
+    return [sys.executable, "-m", "server.tools.cli", *args]

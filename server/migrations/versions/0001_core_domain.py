@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import server.models
+import server.core.orm
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -24,7 +24,7 @@ def upgrade() -> None:
         "communities",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_communities")),
         sa.UniqueConstraint("name", name=op.f("uq_communities_name")),
     )
@@ -33,7 +33,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("username", sa.String(length=64), nullable=False),
         sa.Column("ip", sa.String(length=64), nullable=True),
-        sa.Column("at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.Column("succeeded", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_login_attempts")),
     )
@@ -56,8 +56,8 @@ def upgrade() -> None:
         sa.Column("args", sa.JSON(), nullable=False),
         sa.Column("result", sa.JSON(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
-        sa.Column("started_at", server.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", server.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", server.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_task_runs")),
     )
     with op.batch_alter_table("task_runs", schema=None) as batch_op:
@@ -82,7 +82,7 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["community_id"], ["communities.id"], name=op.f("fk_institutions_community_id_communities")
         ),
@@ -104,7 +104,7 @@ def upgrade() -> None:
         sa.Column("birth_date", sa.Date(), nullable=True),
         sa.Column("national_id", sa.String(length=32), nullable=True),
         sa.Column("health_card_no", sa.String(length=64), nullable=True),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["institution_id"], ["institutions.id"], name=op.f("fk_patients_institution_id_institutions")
         ),
@@ -161,7 +161,7 @@ def upgrade() -> None:
         sa.Column("institution_id", sa.Integer(), nullable=True),
         sa.Column("centre_id", sa.Integer(), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["centre_id"], ["reading_centres.id"], name=op.f("fk_users_centre_id_reading_centres")
         ),
@@ -178,7 +178,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_events",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("username", sa.String(length=64), nullable=True),
         sa.Column("role", sa.String(length=32), nullable=True),
@@ -247,8 +247,8 @@ def upgrade() -> None:
         sa.Column("clinical_question", sa.Text(), nullable=False),
         sa.Column("centre_id", sa.Integer(), nullable=True),
         sa.Column("assigned_to_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["assigned_to_id"], ["users.id"], name=op.f("fk_cases_assigned_to_id_users")),
         sa.ForeignKeyConstraint(
             ["centre_id"], ["reading_centres.id"], name=op.f("fk_cases_centre_id_reading_centres")
@@ -272,8 +272,8 @@ def upgrade() -> None:
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("csrf_token", sa.String(length=64), nullable=False),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.Column("ip", sa.String(length=64), nullable=True),
         sa.Column("user_agent", sa.String(length=300), nullable=True),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_login_sessions_user_id_users")),
@@ -296,8 +296,8 @@ def upgrade() -> None:
         ),
         sa.Column("content", sa.JSON(), nullable=False),
         sa.Column("signed_by_id", sa.Integer(), nullable=True),
-        sa.Column("signed_at", server.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("signed_at", server.core.orm.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["author_id"], ["users.id"], name=op.f("fk_reports_author_id_users")),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_reports_case_id_cases")),
         sa.ForeignKeyConstraint(["signed_by_id"], ["users.id"], name=op.f("fk_reports_signed_by_id_users")),
@@ -315,8 +315,8 @@ def upgrade() -> None:
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("media_type", sa.String(length=128), nullable=False),
         sa.Column("uploaded_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("verified_at", server.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("verified_at", server.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.Column("integrity_error", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_stored_files_case_id_cases")),
         sa.ForeignKeyConstraint(

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import server.models
+import server.core.orm
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("frame", sa.Integer(), nullable=False),
         sa.Column("tool", sa.String(length=64), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["author_id"], ["users.id"], name=op.f("fk_annotations_author_id_users")),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_annotations_case_id_cases")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_annotations")),
@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.Column("accession_number", sa.String(length=64), nullable=False),
         sa.Column("description", sa.String(length=200), nullable=False),
         sa.Column("attributes", sa.JSON(), nullable=False),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_dicom_studies_case_id_cases")),
         sa.ForeignKeyConstraint(
             ["institution_id"], ["institutions.id"], name=op.f("fk_dicom_studies_institution_id_institutions")
@@ -76,7 +76,7 @@ def upgrade() -> None:
         sa.Column("sop_uid", sa.String(length=64), nullable=False),
         sa.Column("stored_file_id", sa.Integer(), nullable=False),
         sa.Column("received_by_id", sa.Integer(), nullable=True),
-        sa.Column("received_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["received_by_id"], ["users.id"], name=op.f("fk_dicom_conflicts_received_by_id_users")
         ),
@@ -100,7 +100,7 @@ def upgrade() -> None:
         sa.Column("description", sa.String(length=200), nullable=False),
         sa.Column("body_part", sa.String(length=64), nullable=False),
         sa.Column("attributes", sa.JSON(), nullable=False),
-        sa.Column("thumbnail_at", server.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("thumbnail_at", server.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["study_id"], ["dicom_studies.id"], name=op.f("fk_dicom_series_study_id_dicom_studies")
         ),
@@ -124,8 +124,8 @@ def upgrade() -> None:
         sa.Column("frames", sa.Integer(), nullable=False),
         sa.Column("stored_file_id", sa.Integer(), nullable=False),
         sa.Column("dicom_json", sa.JSON(), nullable=False),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("previews_at", server.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("previews_at", server.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.Column("preview_error", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["series_id"], ["dicom_series.id"], name=op.f("fk_dicom_instances_series_id_dicom_series")

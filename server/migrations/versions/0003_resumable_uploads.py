@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import server.models
+import server.core.orm
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -51,11 +51,11 @@ def upgrade() -> None:
         sa.Column("study_uid", sa.String(length=64), nullable=True),
         sa.Column("sop_uid", sa.String(length=64), nullable=True),
         sa.Column("lock_token", sa.String(length=64), nullable=True),
-        sa.Column("locked_until", server.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", server.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", server.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("completed_at", server.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("locked_until", server.core.orm.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("completed_at", server.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_uploads_case_id_cases")),
         sa.ForeignKeyConstraint(
             ["institution_id"], ["institutions.id"], name=op.f("fk_uploads_institution_id_institutions")

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import server.models
+import server.core.orm
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -32,11 +32,11 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("recipient", sa.String(length=200), nullable=False),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", server.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", server.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", server.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.Column("revoked_by_id", sa.Integer(), nullable=True),
-        sa.Column("last_used_at", server.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_used_at", server.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.Column("use_count", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_share_links_case_id_cases")),
         sa.ForeignKeyConstraint(

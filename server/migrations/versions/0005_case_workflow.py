@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import server.models
+import server.core.orm
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -63,7 +63,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("actor_id", sa.Integer(), nullable=True),
-        sa.Column("at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("detail", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(["actor_id"], ["users.id"], name=op.f("fk_case_events_actor_id_users")),
@@ -94,8 +94,8 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("read_at", server.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("read_at", server.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_notifications_case_id_cases")),
         sa.ForeignKeyConstraint(
             ["recipient_centre_id"],
@@ -119,13 +119,19 @@ def upgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.add_column(sa.Column("escalated_to_id", sa.Integer(), nullable=True))
         batch_op.add_column(
-            sa.Column("submitted_at", server.models.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("submitted_at", server.core.orm.UTCDateTime(timezone=True), nullable=True)
         )
-        batch_op.add_column(sa.Column("target_at", server.models.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("claimed_at", server.models.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("reported_at", server.models.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("closed_at", server.models.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("overdue_at", server.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("target_at", server.core.orm.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column("claimed_at", server.core.orm.UTCDateTime(timezone=True), nullable=True)
+        )
+        batch_op.add_column(
+            sa.Column("reported_at", server.core.orm.UTCDateTime(timezone=True), nullable=True)
+        )
+        batch_op.add_column(sa.Column("closed_at", server.core.orm.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column("overdue_at", server.core.orm.UTCDateTime(timezone=True), nullable=True)
+        )
         batch_op.create_index(batch_op.f("ix_cases_escalated_to_id"), ["escalated_to_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_cases_target_at"), ["target_at"], unique=False)
         batch_op.create_foreign_key(

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import server.models
+import server.core.orm
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -68,7 +68,7 @@ def upgrade() -> None:
         sa.Column("rate_bp", sa.Integer(), nullable=False),
         sa.Column("baseline_cost_rate_bp", sa.Integer(), nullable=False),
         sa.Column("baseline_recorded_on", sa.Date(), nullable=False),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "baseline_cost_rate_bp <= 10000", name=op.f("ck_settlement_agreements_baseline_at_most_whole")
         ),
@@ -121,11 +121,11 @@ def upgrade() -> None:
         sa.Column("gross_fen", sa.BigInteger(), nullable=False),
         sa.Column("net_fen", sa.BigInteger(), nullable=False),
         sa.Column("submitted_by_id", sa.Integer(), nullable=False),
-        sa.Column("submitted_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("submitted_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.Column("checked_by_id", sa.Integer(), nullable=True),
-        sa.Column("checked_at", server.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("checked_at", server.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.Column("invoiced_by_id", sa.Integer(), nullable=True),
-        sa.Column("invoiced_at", server.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("invoiced_at", server.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["checked_by_id"], ["users.id"], name=op.f("fk_statements_checked_by_id_users")
         ),
@@ -173,7 +173,7 @@ def upgrade() -> None:
         sa.Column("provider_institution_id", sa.Integer(), nullable=False),
         sa.Column("member_institution_id", sa.Integer(), nullable=False),
         sa.Column("performed_by_id", sa.Integer(), nullable=True),
-        sa.Column("completed_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("completed_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_billable_items_case_id_cases")),
         sa.ForeignKeyConstraint(
             ["member_institution_id"],

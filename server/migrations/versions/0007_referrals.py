@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import server.models
+import server.core.orm
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -28,7 +28,7 @@ def upgrade() -> None:
             "duty", sa.Enum("head", "staff", name="officeduty", native_enum=False, length=32), nullable=False
         ),
         sa.Column("added_by_id", sa.Integer(), nullable=True),
-        sa.Column("added_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("added_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["added_by_id"], ["users.id"], name=op.f("fk_referral_office_members_added_by_id_users")
         ),
@@ -57,7 +57,7 @@ def upgrade() -> None:
         sa.Column("institution_id", sa.Integer(), nullable=False),
         sa.Column("reserved_share_bp", sa.Integer(), nullable=False),
         sa.Column("updated_by_id", sa.Integer(), nullable=True),
-        sa.Column("updated_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "reserved_share_bp >= 0 AND reserved_share_bp <= 10000",
             name=op.f("ck_referral_quota_policies_share_within_whole"),
@@ -96,7 +96,7 @@ def upgrade() -> None:
         sa.Column("reserved", sa.Integer(), nullable=False),
         sa.Column("booked", sa.Integer(), nullable=False),
         sa.Column("published_by_id", sa.Integer(), nullable=True),
-        sa.Column("published_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("published_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "booked >= 0 AND booked <= reserved", name=op.f("ck_referral_slots_booked_within_reserved")
         ),
@@ -152,8 +152,8 @@ def upgrade() -> None:
         sa.Column("from_institution_id", sa.Integer(), nullable=False),
         sa.Column("to_institution_id", sa.Integer(), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("diagnosis", sa.Text(), nullable=False),
         sa.Column("history", sa.Text(), nullable=False),
@@ -161,11 +161,11 @@ def upgrade() -> None:
         sa.Column("priority", sa.JSON(), nullable=False),
         sa.Column("slot_id", sa.Integer(), nullable=True),
         sa.Column("booked_by_id", sa.Integer(), nullable=True),
-        sa.Column("booked_at", server.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("booked_at", server.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.Column("decline_reason", sa.Text(), nullable=True),
         sa.Column("discharge_summary", sa.Text(), nullable=False),
         sa.Column("follow_up_plan", sa.JSON(), nullable=False),
-        sa.Column("closed_at", server.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", server.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["booked_by_id"], ["users.id"], name=op.f("fk_referrals_booked_by_id_users")),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_referrals_case_id_cases")),
         sa.ForeignKeyConstraint(
@@ -214,8 +214,8 @@ def upgrade() -> None:
             sa.Enum("green", "yellow", "red", name="triagecolour", native_enum=False, length=32),
             nullable=False,
         ),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("closed_at", server.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", server.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["institution_id"],
             ["institutions.id"],
@@ -252,8 +252,8 @@ def upgrade() -> None:
             sa.Enum("matched", "mismatch", "invalid", name="identityresult", native_enum=False, length=32),
             nullable=False,
         ),
-        sa.Column("at", server.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("valid_until", server.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("valid_until", server.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["referral_id"], ["referrals.id"], name=op.f("fk_identity_checks_referral_id_referrals")
         ),
@@ -308,7 +308,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("actor_id", sa.Integer(), nullable=True),
-        sa.Column("at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["actor_id"], ["users.id"], name=op.f("fk_referral_events_actor_id_users")),
         sa.ForeignKeyConstraint(
@@ -328,7 +328,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("text", sa.Text(), nullable=False),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["author_id"], ["users.id"], name=op.f("fk_referral_notes_author_id_users")),
         sa.ForeignKeyConstraint(
             ["referral_id"], ["referrals.id"], name=op.f("fk_referral_notes_referral_id_referrals")
@@ -352,7 +352,7 @@ def upgrade() -> None:
         ),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("changed_by_id", sa.Integer(), nullable=True),
-        sa.Column("at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["changed_by_id"], ["users.id"], name=op.f("fk_follow_up_colour_changes_changed_by_id_users")
         ),

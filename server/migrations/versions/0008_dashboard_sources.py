@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import server.models
+import server.core.orm
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["created_by_id"], ["users.id"], name=op.f("fk_outreach_days_created_by_id_users")
         ),
@@ -67,10 +67,10 @@ def upgrade() -> None:
         ),
         sa.Column("host_id", sa.Integer(), nullable=False),
         sa.Column("institution_id", sa.Integer(), nullable=False),
-        sa.Column("scheduled_at", server.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("held_at", server.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("scheduled_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("held_at", server.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_by_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["community_id"], ["communities.id"], name=op.f("fk_teaching_sessions_community_id_communities")
         ),
@@ -98,8 +98,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("session_id", sa.Integer(), nullable=False),
         sa.Column("trainee_id", sa.Integer(), nullable=False),
-        sa.Column("joined_at", server.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("left_at", server.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("joined_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("left_at", server.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["session_id"],
             ["teaching_sessions.id"],

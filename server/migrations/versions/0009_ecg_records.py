@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import server.models
+import server.core.orm
 
 revision: str = "0009"
 down_revision: str | None = "0008"
@@ -40,9 +40,9 @@ def upgrade() -> None:
         sa.Column("automated_measurements", sa.JSON(), nullable=True),
         sa.Column("render_state", sa.String(length=16), nullable=False),
         sa.Column("render_error", sa.Text(), nullable=True),
-        sa.Column("rendered_at", server.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("rendered_at", server.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.Column("uploaded_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_ecg_records_case_id_cases")),
         sa.ForeignKeyConstraint(
             ["institution_id"], ["institutions.id"], name=op.f("fk_ecg_records_institution_id_institutions")

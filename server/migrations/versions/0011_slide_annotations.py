@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import server.models
+import server.core.orm
 
 revision: str = "0011"
 down_revision: str | None = "0010"
@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("tool", sa.String(length=16), nullable=False),
         sa.Column("points", sa.JSON(), nullable=False),
         sa.Column("label", sa.String(length=200), nullable=False),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["author_id"], ["users.id"], name=op.f("fk_slide_annotations_author_id_users")
         ),

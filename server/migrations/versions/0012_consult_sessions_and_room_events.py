@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import server.models
+import server.core.orm
 
 revision: str = "0012"
 down_revision: str | None = "0011"
@@ -25,8 +25,8 @@ def upgrade() -> None:
         sa.Column("room", sa.String(length=64), nullable=False),
         sa.Column("case_id", sa.Integer(), nullable=True),
         sa.Column("teaching_session_id", sa.Integer(), nullable=True),
-        sa.Column("started_at", server.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ended_at", server.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", server.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.Column("ended_by_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_consult_sessions_case_id_cases")),
         sa.ForeignKeyConstraint(
@@ -53,7 +53,7 @@ def upgrade() -> None:
         sa.Column("session_id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("t_ms", sa.BigInteger(), nullable=False),
-        sa.Column("at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),

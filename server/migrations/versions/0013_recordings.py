@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import server.models
+import server.core.orm
 
 revision: str = "0013"
 down_revision: str | None = "0012"
@@ -24,8 +24,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("consult_session_id", sa.Integer(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
-        sa.Column("started_at", server.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ended_at", server.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", server.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.Column("duration_ms", sa.BigInteger(), nullable=True),
         sa.Column("object_keys", sa.JSON(), nullable=False),
         sa.Column("consent_user_ids", sa.JSON(), nullable=False),

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import server.models
+import server.core.orm
 
 revision: str = "0014"
 down_revision: str | None = "0013"
@@ -38,8 +38,8 @@ def upgrade() -> None:
         ),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("created_by_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ready_at", server.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ready_at", server.core.orm.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["community_id"], ["communities.id"], name=op.f("fk_teaching_items_community_id_communities")
         ),
@@ -94,7 +94,7 @@ def upgrade() -> None:
         sa.Column("mpp_y", sa.Float(), nullable=True),
         sa.Column("objective_power", sa.Float(), nullable=True),
         sa.Column("tiles_state", sa.String(length=16), nullable=False),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["item_id"], ["teaching_items.id"], name=op.f("fk_teaching_slides_item_id_teaching_items")
         ),

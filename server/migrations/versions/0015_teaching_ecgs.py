@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import server.models
+import server.core.orm
 
 revision: str = "0015"
 down_revision: str | None = "0014"
@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("filters", sa.JSON(), nullable=False),
         sa.Column("device_measurements", sa.JSON(), nullable=False),
         sa.Column("automated_measurements", sa.JSON(), nullable=True),
-        sa.Column("created_at", server.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", server.core.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["item_id"], ["teaching_items.id"], name=op.f("fk_teaching_ecgs_item_id_teaching_items")
         ),

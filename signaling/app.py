@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from server.api.routing import session_token
+from server.auth.tokens import session_token
 from server.consults.models import ConsultSession
 from server.core.config import Settings, load_settings
 from server.core.db import make_engine, make_session_factory, transaction
@@ -123,7 +123,7 @@ async def room_socket(websocket: WebSocket) -> None:
     if not origin_allowed(websocket.headers.get("origin"), allowed_hosts(hub.settings, websocket)):
         await refuse(websocket, "bad_origin")
         return
-    token, _ = session_token(websocket)  # type: ignore[arg-type]
+    token, _ = session_token(websocket.headers, websocket.cookies)
     ip = websocket.client.host if websocket.client else None
     watch = websocket.query_params.get("watch") == "hls"  # an HLS watcher: observer, no WebRTC media
     try:
@@ -230,7 +230,7 @@ async def broadcast(request: Request) -> JSONResponse:
     headers = {"Vary": "Origin", "Cache-Control": "no-store"}
     if origin and origin_allowed(origin, allowed_hosts(hub.settings, request)):
         headers |= {"Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true"}
-    token, _ = session_token(request)
+    token, _ = session_token(request.headers, request.cookies)
     ip = request.client.host if request.client else None
     try:
         await asyncio.to_thread(admit, request.app.state.session_factory, token, name, ip, watch=True)

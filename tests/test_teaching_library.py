@@ -434,7 +434,7 @@ def test_preparing_again_reuses_every_copy(app: Any, item: dict[str, Any], sessi
             )
 
     before, done = counts(), runs()
-    app.state.celery.send_task(PREPARE_TASK, args=[item["id"]])
+    app.state.tasks.app.send_task(PREPARE_TASK, args=[item["id"]])
     deadline = time.monotonic() + 30
     while runs() == done:
         assert time.monotonic() < deadline, "the second run did not finish"

@@ -6,18 +6,18 @@ import itertools
 
 import pytest
 
+from server.api.errors import http_status
 from server.cases.models import CaseStatus as S
 from server.cases.workflow import (
     OPEN_STATES,
     TERMINAL_STATES,
     TRANSITIONS,
     Action,
-    IllegalTransition,
-    NotPermitted,
     Relation,
     actions_for,
     decide,
 )
+from server.core.lifecycle import IllegalTransition, NotPermitted
 
 R = Relation
 
@@ -73,7 +73,7 @@ def test_every_action_in_every_state_for_every_relation(action: Action, state: S
         decide(action, state, {who})
     # The message names the state the case is in, so the client can tell the user why.
     assert state.value in str(refused.value) and action.value in str(refused.value)
-    assert refused.value.status == (403 if possible_here else 409)
+    assert http_status(refused.value) == (403 if possible_here else 409)
 
 
 def test_the_table_says_nothing_beyond_the_expected_lifecycle() -> None:

@@ -45,8 +45,8 @@ from server.api import (
 from server.api.web import SinglePageApp
 from server.core.config import Settings, load_settings
 from server.core.db import make_engine, make_session_factory
+from server.core.tasks import TaskClient
 from server.storage import open_store
-from worker.app import make_celery
 
 log = logging.getLogger(__name__)
 
@@ -139,5 +139,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.engine = make_engine(settings.database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
     app.state.store = open_store(settings)
-    app.state.celery = make_celery(settings)
+    app.state.tasks = TaskClient(settings)
     return app

@@ -8,11 +8,12 @@ from sqlalchemy import select
 from starlette.responses import JSONResponse, Response
 
 from server.access import audit
-from server.api.routing import Access, ApiError, Context, api_route, body_field, session_token
+from server.api.routing import Access, ApiError, Context, api_route, body_field
 from server.api.serializers import user_json
 from server.auth import ratelimit
 from server.auth.passwords import verify_password
 from server.auth.sessions import SESSION_COOKIE, create_session, end_session
+from server.auth.tokens import session_token
 from server.community.models import User
 
 
@@ -69,7 +70,7 @@ def login(ctx: Context) -> Response:
 
 
 def logout(ctx: Context) -> Response:
-    token, _ = session_token(ctx.request)
+    token, _ = session_token(ctx.request.headers, ctx.request.cookies)
     if token:
         end_session(ctx.db, token)
     ctx.audit("logout")

@@ -13,9 +13,10 @@ from server.api.routing import Access, ApiError, Context, api_route, body_field,
 from server.api.serializers import case_json
 from server.cases.models import Case, CaseKind, CaseStatus, Urgency
 from server.cases.overdue import flag_overdue
-from server.cases.workflow import Action, IllegalTransition, NotPermitted, actions_for, decide
+from server.cases.workflow import Action, actions_for, decide
 from server.community.models import Role
 from server.core.clock import app_clock
+from server.core.lifecycle import NotPermitted
 from server.patients.models import Patient
 
 MAX_LISTED = 500
@@ -59,10 +60,6 @@ def permitted(ctx: Context, case: Case, action: Action) -> CaseStatus:
         return decide(action, case.status, case_relations(ctx.db, ctx.current_user, case))
     except NotPermitted as refusal:
         raise AccessDenied("case", case.id, case.patient_id, reason=str(refusal)) from None
-    except IllegalTransition as refusal:
-        raise ApiError(
-            409, "illegal_transition", str(refusal), action=action.value, state=case.status.value
-        ) from None
 
 
 def case_for_user_json(ctx: Context, case: Case) -> dict[str, Any]:

@@ -35,7 +35,7 @@ def _timed(check: Callable[[], None]) -> dict[str, object]:
 
 def _readiness(request: Request) -> dict[str, dict[str, object]]:
     state = request.app.state
-    celery_conf = state.celery.conf
+    celery_conf = state.tasks.app.conf
     return {
         "database": _timed(lambda: ping(state.engine)),
         "broker": _timed(

@@ -36,6 +36,7 @@ from server.api.routing import Access, ApiError, Context, api_route, body_field,
 from server.api.serializers import institution_json, person_json, report_json
 from server.cases.models import Case, Report, ReportStatus
 from server.community.models import Institution, Role
+from server.core.lifecycle import NotPermitted
 from server.dicom.models import DicomSeries, DicomStudy
 from server.patients.identity import (
     CHECK_VALIDITY,
@@ -48,8 +49,6 @@ from server.referrals.lifecycle import (
     GRASSROOTS_TIERS,
     OPEN_STATES,
     Action,
-    IllegalMove,
-    NotPermitted,
     Side,
     actions_for,
     decide,
@@ -310,10 +309,6 @@ def permitted(referral: Referral, action: Action, sides: frozenset[Side]) -> Ref
         return decide(referral.direction, action, referral.state, sides)
     except NotPermitted as refusal:
         raise AccessDenied("referral", referral.id, referral.patient_id, reason=str(refusal)) from None
-    except IllegalMove as refusal:
-        raise ApiError(
-            409, "illegal_transition", str(refusal), action=action.value, state=referral.state.value
-        ) from None
 
 
 # --- creating a referral up -------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DataError
@@ -29,10 +30,14 @@ from starlette.routing import Route
 
 from server.access import audit
 from server.access.policy import AccessDenied
+from server.api.errors import http_status
 from server.auth.models import LoginSession
-from server.auth.sessions import CSRF_HEADER, SESSION_COOKIE, resolve_session
+from server.auth.sessions import CSRF_HEADER, resolve_session
+from server.auth.tokens import session_token
 from server.community.models import Role, User
 from server.core.config import Settings
+from server.core.errors import DomainError
+from server.core.tasks import TaskClient, TaskMessage, enqueue, take_pending
 from server.sharing.models import ShareLink
 
 log = logging.getLogger(__name__)
@@ -133,9 +138,7 @@ class Context:
     def send_task(self, name: str, *args: Any, urgent: bool = False) -> None:
         """Queue a background task once this request's transaction has committed (so it sees the rows);
         `urgent` puts it on the urgent queue, which workers take from first."""
-        celery = self.request.app.state.celery
-        queue = self.request.app.state.settings.urgent_queue if urgent else None
-        self.after_commit.append(lambda: celery.send_task(name, args=list(args), queue=queue))
+        enqueue(self.db, name, *args, urgent=urgent)
 
     def audit(self, action: str, **fields: Any) -> None:
         if self.share is not None:  # name the link and its patient; the token itself is never logged
@@ -160,14 +163,6 @@ Handler = Callable[[Context], Response]
 def error_response(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
     headers = {"Retry-After": str(extra["retry_after"])} if "retry_after" in extra else None
     return JSONResponse({"error": code, "detail": detail, **extra}, status_code=status, headers=headers)
-
-
-def session_token(request: Request) -> tuple[str | None, bool]:
-    """The session token and whether it came from the cookie (only cookie auth needs CSRF)."""
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip() or None, False
-    return request.cookies.get(SESSION_COOKIE), True
 
 
 async def _read_raw(request: Request, limit: int) -> bytes:
@@ -226,6 +221,20 @@ def _after_commit(callbacks: list[Callable[[], None]], method: str, path: str) -
             log.exception("could not queue background work after %s %s", method, path)
 
 
+def _sends(client: TaskClient, messages: list[TaskMessage]) -> list[Callable[[], None]]:
+    return [partial(client.send, message) for message in messages]
+
+
+def _end_refused(db: Session, keep_changes: bool) -> None:
+    """End a refused request's transaction: keep what it wrote only when the refusal says so."""
+    if keep_changes:
+        db.commit()
+        take_pending(db)  # a refusal sends no work, even when its records are kept
+    else:
+        db.rollback()
+        take_pending(db)
+
+
 def _run(
     factory: sessionmaker[Session],
     ctx_args: dict[str, Any],
@@ -233,13 +242,15 @@ def _run(
     access: Access,
     endpoint_name: str | None = None,
 ) -> Response:
-    token, from_cookie = session_token(ctx_args["request"])
+    request: Request = ctx_args["request"]
+    token, from_cookie = session_token(request.headers, request.cookies)
     with factory() as db:
         ctx = Context(db=db, user=None, login=None, **ctx_args)
         try:
             _authenticate(ctx, access, endpoint_name or handler.__name__, from_cookie, token)
             response = handler(ctx)
             db.commit()
+            ctx.after_commit.extend(_sends(request.app.state.tasks, take_pending(db)))
             if ctx.after_commit:
                 # Sent once the answer is on its way: the client need not wait for the broker.
                 queued = BackgroundTask(
@@ -264,11 +275,11 @@ def _run(
                 403, "forbidden", denied.reason or "you do not have access to this resource"
             )
         except ApiError as error:
-            if error.keep_changes:
-                db.commit()
-            else:
-                db.rollback()
+            _end_refused(db, error.keep_changes)
             return error_response(error.status, error.code, error.detail, **error.extra)
+        except DomainError as error:
+            _end_refused(db, error.keep_changes)
+            return error_response(http_status(error), error.code, error.detail, **error.extra)
         except DataError:
             # The database refused a value the client sent (a number out of its column's range, say):
             # bad input, never a server error. Checks nearer the input give clearer messages first.
@@ -379,6 +390,8 @@ def api_stream_route(
             return refused.response
         except ApiError as error:
             return error_response(error.status, error.code, error.detail, **error.extra)
+        except DomainError as error:
+            return error_response(http_status(error), error.code, error.detail, **error.extra)
 
     route = Route(path, endpoint, methods=list(methods), name=handler.__name__)
     route.access = access  # type: ignore[attr-defined]

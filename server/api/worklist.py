@@ -25,9 +25,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from server.access import audit
 from server.access.policy import CLINICAL_ROLES, case_scope
 from server.api.cases import now
-from server.api.routing import Access, ApiError, Context, api_route, session_token
+from server.api.routing import Access, ApiError, Context, api_route
 from server.api.serializers import case_json
 from server.auth.sessions import resolve_session
+from server.auth.tokens import session_token
 from server.cases.models import Case, CaseEvent, CaseKind, CaseStatus, Urgency
 from server.cases.overdue import flag_overdue
 from server.cases.workflow import OPEN_STATES, TERMINAL_STATES
@@ -237,7 +238,7 @@ async def _stream(subscription: _Subscription) -> AsyncIterator[str]:
 
 
 def worklist_stream(ctx: Context) -> Response:
-    token, _from_cookie = session_token(ctx.request)
+    token, _from_cookie = session_token(ctx.request.headers, ctx.request.cookies)
     assert token is not None and ctx.login is not None  # the route is for signed-in users only
     last_seen = ctx.request.headers.get("last-event-id", "")
     newest = ctx.db.scalar(select(func.max(CaseEvent.id))) or 0

@@ -6,7 +6,8 @@ the centre's dispatcher), reviewed, perhaps returned for more information (退�
 tertiary expert for a second opinion, reported (signed), and closed when the requester has the
 result (结果反馈); it may be cancelled before it is reported.
 
-`TRANSITIONS` is the whole rule. `decide` answers one question about it and has no side effects;
+`TRANSITIONS` is the whole rule, read by the one lifecycle engine (`server.core.lifecycle`); `decide`
+answers one question about it and has no side effects;
 the relations a user holds to a case are worked out in SQL by `server.access.policy.case_relations`.
 """
 
@@ -19,6 +20,7 @@ from datetime import timedelta
 
 from server.cases.models import CaseStatus as S
 from server.cases.models import Urgency
+from server.core.lifecycle import Lifecycle, Transition, transition
 
 
 class Relation(enum.StrEnum):
@@ -54,19 +56,9 @@ class Action(enum.StrEnum):
 R = Relation
 
 
-@dataclass(frozen=True)
-class Transition:
-    action: Action
-    sources: frozenset[S]
-    by: frozenset[Relation]
-    target: S | None  # None: the case keeps its state
+_t = transition
 
-
-def _t(action: Action, sources: Iterable[S], by: Iterable[Relation], target: S | None) -> Transition:
-    return Transition(action, frozenset(sources), frozenset(by), target)
-
-
-TRANSITIONS: tuple[Transition, ...] = (
+TRANSITIONS: tuple[Transition[Action, S, Relation], ...] = (
     _t(Action.SUBMIT, [S.DRAFT], [R.REQUESTER], S.SUBMITTED),
     _t(Action.QUEUE, [S.SUBMITTED], [R.SYSTEM], S.QUEUED),
     _t(Action.ADDRESS, [S.SUBMITTED], [R.SYSTEM], S.ASSIGNED),
@@ -108,50 +100,12 @@ class TargetTimes:
         return self.urgent if urgency == Urgency.URGENT else self.routine
 
 
-class Refusal(Exception):
-    """An action that may not be taken; `status` is the HTTP status the API answers with."""
-
-    status = 400
-
-    def __init__(self, action: Action, state: S, message: str) -> None:
-        super().__init__(message)
-        self.action = action
-        self.state = state
-
-
-class IllegalTransition(Refusal):
-    """Nobody may take this action in the case's current state."""
-
-    status = 409
-
-
-class NotPermitted(Refusal):
-    """The action is possible in this state, but not for this user."""
-
-    status = 403
+CASES: Lifecycle[Action, S, Relation] = Lifecycle("case", TRANSITIONS, system=Relation.SYSTEM)
 
 
 def decide(action: Action, state: S, relations: Iterable[Relation]) -> S:
-    """The state `action` leads to from `state` for a user holding `relations`, or a `Refusal`.
-
-    The state is checked first, so whoever may see the case learns why nothing can happen now.
-    """
-    rows = [t for t in TRANSITIONS if t.action == action and state in t.sources]
-    if not rows:
-        allowed = sorted(s.value for t in TRANSITIONS if t.action == action for s in t.sources)
-        raise IllegalTransition(
-            action,
-            state,
-            f"cannot {action.value} a case that is {state.value} (possible only when {', '.join(allowed)})",
-        )
-    held = set(relations)
-    for row in rows:
-        if row.by & held:
-            return state if row.target is None else row.target
-    who = sorted(r.value for row in rows for r in row.by)
-    raise NotPermitted(
-        action, state, f"only the case's {' or '.join(who)} may {action.value} it when it is {state.value}"
-    )
+    """The state `action` leads to from `state` for a user holding `relations`, or a `Refusal`."""
+    return CASES.decide(action, state, relations)
 
 
 def routing_action(has_addressee: bool) -> Action:
@@ -161,7 +115,4 @@ def routing_action(has_addressee: bool) -> Action:
 
 def actions_for(state: S, relations: Iterable[Relation]) -> list[Action]:
     """What a user holding `relations` may do now (for the UI's buttons)."""
-    held = set(relations)
-    return sorted(
-        {t.action for t in TRANSITIONS if state in t.sources and t.by & held and R.SYSTEM not in t.by}
-    )
+    return CASES.actions_for(state, relations)

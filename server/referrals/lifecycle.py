@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from server.community.models import Institution, Tier, User
+from server.core.lifecycle import Lifecycle, Transition, transition
 from server.patients.models import Patient
 from server.referrals.models import ReferralDirection, TriageColour
 from server.referrals.models import ReferralState as S
@@ -75,24 +75,15 @@ class Action(enum.StrEnum):
     CANCEL = "cancel"
 
 
-@dataclass(frozen=True)
-class Transition:
-    direction: ReferralDirection
-    action: Action
-    sources: frozenset[S]
-    by: frozenset[Side]
-    target: S | None  # None: the referral keeps its state
-
-
 def _t(
     direction: ReferralDirection, action: Action, sources: Iterable[S], by: Iterable[Side], target: S | None
-) -> Transition:
-    return Transition(direction, action, frozenset(sources), frozenset(by), target)
+) -> Transition[Action, S, Side]:
+    return transition(action, sources, by, target, variant=direction)
 
 
 OF, RE, SE = Side.OFFICE, Side.RECEIVER, Side.SENDER
 
-TRANSITIONS: tuple[Transition, ...] = (
+TRANSITIONS: tuple[Transition[Action, S, Side], ...] = (
     _t(UP, Action.RECEIVE, [S.SENT], [OF], S.RECEIVED),
     _t(UP, Action.BOOK, [S.RECEIVED], [OF], S.BOOKED),
     _t(UP, Action.DECLINE, [S.SENT, S.RECEIVED], [OF], S.DECLINED),
@@ -112,57 +103,16 @@ TRANSITIONS: tuple[Transition, ...] = (
 OPEN_STATES = frozenset({S.SENT, S.RECEIVED, S.BOOKED, S.ARRIVED, S.ADMITTED})
 
 
-class Refusal(Exception):
-    status = 400
-
-    def __init__(self, action: Action, state: S, message: str) -> None:
-        super().__init__(message)
-        self.action = action
-        self.state = state
-
-
-class IllegalMove(Refusal):
-    """Nobody may take this action on a referral of this direction in this state."""
-
-    status = 409
-
-
-class NotPermitted(Refusal):
-    """The action is possible now, but not for this user."""
-
-    status = 403
+REFERRALS: Lifecycle[Action, S, Side] = Lifecycle("referral", TRANSITIONS)
 
 
 def decide(direction: ReferralDirection, action: Action, state: S, sides: Iterable[Side]) -> S:
     """The state `action` leads to, or a `Refusal`; the state is checked before the person."""
-    rows = [t for t in TRANSITIONS if t.direction == direction and t.action == action and state in t.sources]
-    if not rows:
-        allowed = sorted(
-            s.value for t in TRANSITIONS if t.direction == direction and t.action == action for s in t.sources
-        )
-        when = f"possible only when {', '.join(allowed)}" if allowed else "never possible"
-        raise IllegalMove(
-            action,
-            state,
-            f"cannot {action.value} a {direction.value} referral that is {state.value} ({when})",
-        )
-    held = set(sides)
-    for row in rows:
-        if row.by & held:
-            return state if row.target is None else row.target
-    who = sorted({side.value for row in rows for side in row.by})
-    raise NotPermitted(
-        action,
-        state,
-        f"only the referral's {' or '.join(who)} may {action.value} it when it is {state.value}",
-    )
+    return REFERRALS.decide(action, state, sides, variant=direction)
 
 
 def actions_for(direction: ReferralDirection, state: S, sides: Iterable[Side]) -> list[Action]:
-    held = set(sides)
-    return sorted(
-        {t.action for t in TRANSITIONS if t.direction == direction and state in t.sources and t.by & held}
-    )
+    return REFERRALS.actions_for(state, sides, variant=direction)
 
 
 def is_upward(source: Institution, target: Institution) -> bool:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.background import BackgroundTask, BackgroundTasks
@@ -29,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from server.access import audit
+from server.access.actor import Actor
 from server.access.policy import AccessDenied
 from server.api.errors import http_status
 from server.auth.models import LoginSession
@@ -41,6 +43,8 @@ from server.core.tasks import TaskClient, TaskMessage, enqueue, take_pending
 from server.sharing.models import ShareLink
 
 log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_JSON_BYTES = 1 << 20
@@ -126,6 +130,21 @@ class Context:
     share: ShareLink | None = None  # the outside expert's link the request came through, if any
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
+    def payload(self, model: type[M]) -> M:
+        """The JSON body as `model`, or a 400 naming the first field at fault (`missing_field`,
+        `invalid_field`), as `body_field` answers."""
+        if not isinstance(self.body, dict):
+            raise ApiError(400, "invalid_body", "request body must be a JSON object")
+        try:
+            return model.model_validate(self.body)
+        except ValidationError as invalid:
+            raise invalid_body(invalid) from None
+
+    @property
+    def actor(self) -> Actor:
+        """The caller, as the domain's service functions take it."""
+        return Actor(self.user, ip=self.ip, user_agent=self.request.headers.get("user-agent"))
+
     @property
     def ip(self) -> str | None:
         return self.request.client.host if self.request.client else None
@@ -158,6 +177,20 @@ class Context:
 
 
 Handler = Callable[[Context], Response]
+
+
+def invalid_body(invalid: ValidationError) -> ApiError:
+    """A pydantic refusal as the API's usual 400, naming the first field at fault."""
+    first = invalid.errors()[0]
+    name = ".".join(str(part) for part in first["loc"]) or "body"
+    if first["type"] == "missing":
+        return ApiError(400, "missing_field", f"field '{name}' is required", field=name)
+    return ApiError(400, "invalid_field", f"field '{name}' is invalid: {first['msg']}", field=name)
+
+
+def model_response(model: BaseModel, status_code: int = 200) -> JSONResponse:
+    """A JSON answer from its response model (the contract the OpenAPI document publishes)."""
+    return JSONResponse(model.model_dump(mode="json"), status_code=status_code)
 
 
 def error_response(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
@@ -294,10 +327,15 @@ def api_route(
     access: Access,
     methods: Iterable[str] = ("GET",),
     raw_body_limit: int | None = None,
+    body: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
 ) -> Route:
     """A Starlette route whose endpoint enforces `access`; the rule is kept on the route for tests.
 
     The body is parsed as JSON, unless `raw_body_limit` is given: then the handler gets the bytes.
+    `body` and `response` are the contract: the pydantic models of the JSON request body (read by the
+    handler with `ctx.payload(Model)`) and of the JSON answer (built with `model_response`). The
+    OpenAPI document is generated from them.
     """
 
     async def endpoint(request: Request) -> Response:
@@ -316,6 +354,8 @@ def api_route(
 
     route = Route(path, endpoint, methods=list(methods), name=handler.__name__)
     route.access = access  # type: ignore[attr-defined]
+    route.body_model = body  # type: ignore[attr-defined]
+    route.response_model = response  # type: ignore[attr-defined]
     return route
 
 

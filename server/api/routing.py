@@ -49,6 +49,9 @@ M = TypeVar("M", bound=BaseModel)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_JSON_BYTES = 1 << 20
 MAX_INT = 2**31 - 1  # the database's INTEGER: ids and counts above it name nothing that exists
+# `produces=` / `consumes=` of a route that answers, or is sent, no body at all (headers only).
+NO_CONTENT: tuple[str, ...] = ()
+MediaTypes = str | tuple[str, ...]
 
 
 class BoundedIntConvertor(IntegerConvertor):
@@ -329,13 +332,18 @@ def api_route(
     raw_body_limit: int | None = None,
     body: type[BaseModel] | None = None,
     response: type[BaseModel] | None = None,
+    consumes: MediaTypes | None = None,
+    produces: MediaTypes | None = None,
+    status: int = 200,
 ) -> Route:
     """A Starlette route whose endpoint enforces `access`; the rule is kept on the route for tests.
 
     The body is parsed as JSON, unless `raw_body_limit` is given: then the handler gets the bytes.
     `body` and `response` are the contract: the pydantic models of the JSON request body (read by the
     handler with `ctx.payload(Model)`) and of the JSON answer (built with `model_response`). The
-    OpenAPI document is generated from them.
+    OpenAPI document is generated from them. A body or answer that is not JSON is declared by its media
+    types (`consumes`, `produces`; `response` then describes it if it is JSON of another type, such as
+    DICOM JSON), one that is empty by `NO_CONTENT`; `status` is the usual success status.
     """
 
     async def endpoint(request: Request) -> Response:
@@ -354,8 +362,24 @@ def api_route(
 
     route = Route(path, endpoint, methods=list(methods), name=handler.__name__)
     route.access = access  # type: ignore[attr-defined]
+    return declare(route, body=body, response=response, consumes=consumes, produces=produces, status=status)
+
+
+def declare(
+    route: Route,
+    *,
+    body: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    consumes: MediaTypes | None = None,
+    produces: MediaTypes | None = None,
+    status: int = 200,
+) -> Route:
+    """Keep a route's contract on it (see `api_route`), for the OpenAPI document."""
     route.body_model = body  # type: ignore[attr-defined]
     route.response_model = response  # type: ignore[attr-defined]
+    route.consumes = (consumes,) if isinstance(consumes, str) else consumes  # type: ignore[attr-defined]
+    route.produces = (produces,) if isinstance(produces, str) else produces  # type: ignore[attr-defined]
+    route.success_status = status  # type: ignore[attr-defined]
     return route
 
 
@@ -407,12 +431,21 @@ StreamHandler = Callable[[StreamContext], Awaitable[Response]]
 
 
 def api_stream_route(
-    path: str, handler: StreamHandler, *, access: Access, methods: Iterable[str] = ("POST",)
+    path: str,
+    handler: StreamHandler,
+    *,
+    access: Access,
+    methods: Iterable[str] = ("POST",),
+    consumes: MediaTypes | None = None,
+    response: type[BaseModel] | None = None,
+    produces: MediaTypes | None = None,
+    status: int = 200,
 ) -> Route:
     """A route for a coroutine handler that reads the request body itself, as it arrives.
 
     The caller is authenticated and checked against `access` (CSRF and the audit of refusals as in
     `api_route`) before the handler starts, so no byte of the body is read for a refused request.
+    The contract (`consumes`, `response`, `produces`, `status`) is declared as for `api_route`.
     """
 
     async def endpoint(request: Request) -> Response:
@@ -435,7 +468,7 @@ def api_stream_route(
 
     route = Route(path, endpoint, methods=list(methods), name=handler.__name__)
     route.access = access  # type: ignore[attr-defined]
-    return route
+    return declare(route, response=response, consumes=consumes, produces=produces, status=status)
 
 
 def body_field(ctx: Context, name: str, kind: type | tuple[type, ...], *, required: bool = True) -> Any:

@@ -22,18 +22,18 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from server.auth.tokens import session_token
+from server.consults.ice import ice_servers
 from server.consults.models import ConsultSession
 from server.core.config import Settings, load_settings
 from server.core.db import make_engine, make_session_factory, transaction
 from server.core.orm import utcnow
+from server.core.tasks import TaskClient
 from signaling import protocol
 from signaling.admission import Admission, Refused, admit, origin_allowed
 from signaling.events import EventWriter, PendingEvent
-from signaling.ice import ice_servers
 from signaling.recording import live
 from signaling.recording.room_recorder import Recorders
 from signaling.rooms import OBSERVER, POLICY_VIOLATION, Peer, Room, RoomError
-from worker.app import make_celery
 
 
 class DatabaseStore:
@@ -309,6 +309,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.live = live.LiveBroadcasts(settings.data_dir, settings.secret_key)
     # called with the room when recording starts; tests may install their own
     app.state.recorder_factory = Recorders(
-        settings, app.state.session_factory, make_celery(settings), app.state.live
+        settings, app.state.session_factory, TaskClient(settings), app.state.live
     )
     return app

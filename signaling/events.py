@@ -1,4 +1,4 @@
-"""The room's viewer state (a fold of its event stream) and the writer that persists the stream.
+"""The writer that persists a room's event stream (the rules of its state: `server.consults.viewer_events`).
 
 Events are written off the event loop by one background task, a batch per transaction, so a busy
 room never waits on the database; `close` drains what is queued.
@@ -18,46 +18,6 @@ from server.consults.models import RoomEvent
 from server.core.db import transaction
 
 log = logging.getLogger(__name__)
-
-
-def empty_state() -> dict[str, Any]:
-    return {"seq": 0, "open": None, "slice": None, "window": None, "viewport": None, "annotations": {}}
-
-
-def fold(state: dict[str, Any], seq: int, event: dict[str, Any]) -> dict[str, Any]:
-    """The state after `event`: what a late joiner needs to see what everybody else sees."""
-    kind = event["kind"]
-    body = {key: value for key, value in event.items() if key != "kind"}
-    if kind == "open":
-        state = {**empty_state(), "open": body["target"]}
-    elif kind in ("slice", "window", "viewport"):
-        state = {**state, kind: body["index"] if kind == "slice" else body}
-    elif kind == "annotation_added":
-        state = {**state, "annotations": {**state["annotations"], body["id"]: body["shape"]}}
-    elif kind == "annotation_removed":
-        annotations = dict(state["annotations"])
-        annotations.pop(body["id"], None)
-        state = {**state, "annotations": annotations}
-    return {**state, "seq": seq}  # pointer moves are in the stream but not in the state
-
-
-def for_observer(event: dict[str, Any]) -> dict[str, Any] | None:
-    """What a trainee observer is shown of a viewer event: the kind of material opened but not its id
-    (an original study's UIDs lead to the patient: PS3.15 replaces them), and no annotations (their
-    shapes name original images). Trainees see the de-identified copies once the host publishes the
-    recording to the teaching library; live, they watch the presenter's screen in the video."""
-    kind = event["kind"]
-    if kind == "open":
-        return {"kind": "open", "target": {"type": event["target"]["type"], "id": ""}}
-    if kind in ("annotation_added", "annotation_removed"):
-        return None
-    return event
-
-
-def observer_state(state: dict[str, Any]) -> dict[str, Any]:
-    """`state` as `for_observer` would have folded it."""
-    opened = state["open"]
-    return {**state, "open": opened and {"type": opened["type"], "id": ""}, "annotations": {}}
 
 
 @dataclass(frozen=True)

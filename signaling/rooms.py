@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from starlette.websockets import WebSocket
 
-from signaling.events import empty_state, fold, for_observer, observer_state
+from server.consults.viewer_events import empty_state, fold, for_observer, observer_state
 
 log = logging.getLogger(__name__)
 

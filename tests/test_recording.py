@@ -23,9 +23,9 @@ from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 from server.consults.models import ConsultSession, Recording, RoomEvent
 from server.core.orm import utcnow
-from signaling.recording.mux import mux
 from signaling.recording.recorder import RecordingPeer
 from worker import recording_tasks, resources
+from worker.mux import mux
 
 SESSION_S = 20
 WIDTH, HEIGHT = 320, 240

@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from server.access.models import AuditEvent
+from server.consults.ice import ice_servers
 from server.core.config import RtcSettings, Settings
 from signaling.app import create_app
-from signaling.ice import ice_servers
 from tests.support.consult import (
     bearer,
     next_of,

@@ -25,13 +25,13 @@ from starlette.testclient import TestClient
 from tusclient.client import TusClient
 
 from server.access.models import AuditEvent
-from server.api.uploads import chunk_prefix
 from server.cases.models import Case, StoredFile
 from server.community.models import Institution
 from server.core.orm import utcnow
 from server.dicom.models import DicomInstance, DicomStudy
 from server.storage import open_store
 from server.uploads.models import Upload, UploadState
+from server.uploads.service import chunk_prefix
 from tests.conftest import DEMO_PASSWORD, sign_in
 from tests.support.dicom_factory import ct_series, truncated
 
@@ -369,7 +369,7 @@ def test_expire_stale_task_deletes_the_chunks_of_expired_uploads(  # type: ignor
     client, village, store, session_factory, monkeypatch
 ) -> None:
     from worker import resources
-    from worker.app import celery_app
+    from worker.app import current as worker_app
     from worker.tasks import expire_stale_uploads
 
     data = ct_series(n_slices=1, rows=64, cols=64, seed=616)[0]
@@ -394,7 +394,7 @@ def test_expire_stale_task_deletes_the_chunks_of_expired_uploads(  # type: ignor
         assert db.get(Upload, upload_id(stale)).state == UploadState.EXPIRED
     assert upload_id(stale) not in expire_stale_uploads.apply().get()["uploads"]  # idempotent
     assert "upload_expired" in audit_actions(session_factory, upload_id(stale))
-    schedule = celery_app.conf.beat_schedule.values()
+    schedule = worker_app().conf.beat_schedule.values()
     assert any(entry["task"] == "uploads.expire_stale" for entry in schedule)
 
 

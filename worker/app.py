@@ -2,6 +2,11 @@
 
 Embedded mode needs no broker server: kombu's filesystem transport keeps the queue in the data
 directory. Production and tests use Redis (TELEMED_BROKER_URL=redis://...).
+
+Importing this module does nothing: the app is made from the settings on first use (`current()`,
+or the `app` attribute Celery's `-A worker.app` looks up). Tasks are `shared_task`s, bound to
+whichever app includes their module, and the API server sends them by name only
+(`server.core.tasks`), never importing this package.
 """
 
 from __future__ import annotations
@@ -9,56 +14,54 @@ from __future__ import annotations
 from celery import Celery
 
 from server.core.config import Settings, load_settings
+from server.core.tasks import celery_client
 
+TASK_MODULES = [
+    "worker.tasks",
+    "worker.sweeps",
+    "worker.workflow_tasks",
+    "worker.ecg_tasks",
+    "worker.slide_tasks",
+    "worker.recording_tasks",
+    "worker.teaching_tasks",
+]
 
-def broker_transport_options(settings: Settings) -> dict[str, object]:
-    if not settings.broker_url.startswith("filesystem://"):
-        return {"visibility_timeout": 3600}
-    queue = settings.broker_folder / "queue"
-    control = settings.broker_folder / "control"
-    for folder in (queue, control):
-        folder.mkdir(parents=True, exist_ok=True)
-    return {
-        "data_folder_in": str(queue),
-        "data_folder_out": str(queue),
-        "control_folder": str(control),
-        "store_processed": False,
-    }
+# The periodic sweeps; exactly one beat per deployment sends them (`celery -A worker.app beat`).
+BEAT_SCHEDULE = {
+    "workflow.flag_overdue": {"task": "workflow.flag_overdue", "schedule": 60.0},
+    "imaging.requeue_missing_previews": {"task": "imaging.requeue_missing_previews", "schedule": 300.0},
+    "uploads.expire_stale hourly": {"task": "uploads.expire_stale", "schedule": 3600.0},
+}
 
 
 def make_celery(settings: Settings) -> Celery:
-    app = Celery(
-        "telemed",
-        broker=settings.broker_url,
-        include=[
-            "worker.tasks",
-            "worker.sweeps",
-            "worker.workflow_tasks",
-            "worker.ecg_tasks",
-            "worker.slide_tasks",
-            "worker.recording_tasks",
-            "worker.teaching_tasks",
-        ],
-    )
+    app = celery_client(settings)
     app.conf.update(
-        broker_transport_options=broker_transport_options(settings),
-        broker_connection_retry_on_startup=True,
-        # One queue name per installation, so installations sharing a Redis never take each other's tasks.
-        task_default_queue=settings.task_queue,
-        task_serializer="json",
-        accept_content=["json"],
-        timezone="UTC",
-        enable_utc=True,
+        include=TASK_MODULES,
+        beat_schedule=BEAT_SCHEDULE,
         # A task is acknowledged only after it finished, so a worker that dies mid-task leaves it queued.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        # Outcomes are recorded in our own `task_runs` table; no result backend needed.
-        task_ignore_result=True,
         worker_hijack_root_logger=False,
     )
     app.conf.telemed_settings = settings
+    app.set_current()
     return app
 
 
-celery_app = make_celery(load_settings())
+_current: Celery | None = None
+
+
+def current() -> Celery:
+    """This process's worker app, made from the environment's settings on first use."""
+    global _current
+    if _current is None:
+        _current = make_celery(load_settings())
+    return _current
+
+
+def __getattr__(name: str) -> Celery:
+    if name == "app":  # what `celery -A worker.app` asks for
+        return current()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

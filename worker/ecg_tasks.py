@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+from celery import shared_task
+
 from imaging.ecg import InvalidEcg, from_bytes
 from imaging.ecg.measure import measure
 from imaging.ecg.render import MEDIA_TYPES, render_page
@@ -11,11 +13,10 @@ from server.core.orm import utcnow
 from server.ecg.ingest import PROCESS_TASK, page_key
 from server.ecg.models import EcgRecord
 from worker import resources
-from worker.app import celery_app
 from worker.base import RecordedTask
 
 
-@celery_app.task(base=RecordedTask, bind=True, name=PROCESS_TASK)
+@shared_task(base=RecordedTask, bind=True, name=PROCESS_TASK)
 def process_ecg_record(self: RecordedTask, record_id: int) -> dict[str, object]:
     """Measure the normalised record and render its page. Keys derive from the record: a rerun overwrites
     the same objects with the same content."""

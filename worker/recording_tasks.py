@@ -9,20 +9,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from celery import shared_task
 from sqlalchemy import select
 
 from server.consults.models import Recording, RoomEvent
-from signaling.recording.mux import MuxError, mux
+from server.consults.recordings import PROCESS_TASK
+from server.consults.recordings import track_dir as recording_tracks
 from worker import resources
-from worker.app import celery_app
 from worker.base import RecordedTask
-
-PROCESS_TASK = "consults.process_recording"
+from worker.mux import MuxError, mux
 
 
 def track_dir(recording_id: int) -> Path:
-    """Where the recording peer writes the track files of a recording."""
-    return resources.settings().data_dir / "recordings" / str(recording_id)
+    """Where the recording peer of this installation wrote the track files of a recording."""
+    return recording_tracks(resources.settings().data_dir, recording_id)
 
 
 def _timeline(recording_id: int) -> list[dict[str, Any]] | None:
@@ -45,7 +45,7 @@ def _finish(recording_id: int, **outcome: Any) -> None:
                 setattr(row, name, value)
 
 
-@celery_app.task(base=RecordedTask, bind=True, name=PROCESS_TASK)
+@shared_task(base=RecordedTask, bind=True, name=PROCESS_TASK)
 def process_recording(self: RecordedTask, recording_id: int) -> dict[str, object]:
     """Keys derive from the recording id, so a rerun overwrites the same objects. No database
     connection is held while ffmpeg works (minutes for a long round)."""

@@ -12,9 +12,10 @@ from server.storage import ObjectStore, open_store
 
 
 def settings() -> Settings:
-    from worker.app import celery_app
+    from worker.app import current  # the app is made on first use, from the environment
 
-    return celery_app.conf.telemed_settings
+    configured: Settings = current().conf.telemed_settings
+    return configured
 
 
 @cache

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 
+from celery import shared_task
+
 from imaging.wsi import TILE_MEDIA_TYPE, InvalidSlide
 from server.core.orm import utcnow
 from server.slides.ingest import BUILD_TASK, slide_cache, thumbnail_key, tile_key
 from server.slides.models import Slide
 from server.storage import ObjectStore
 from worker import resources
-from worker.app import celery_app
 from worker.base import RecordedTask
 
 
@@ -30,7 +31,7 @@ def _build(store: ObjectStore, row: Slide) -> int:
     return built
 
 
-@celery_app.task(base=RecordedTask, bind=True, name=BUILD_TASK)
+@shared_task(base=RecordedTask, bind=True, name=BUILD_TASK)
 def build_slide_tiles(self: RecordedTask, slide_id: int) -> dict[str, object]:
     """Stage the slide and build its first view. Keys derive from the slide, so a rerun writes the same
     objects (tiles already stored are skipped). No transaction is held while tiles render: embedded

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from celery import shared_task
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from server.core.orm import utcnow
 from server.dicom.models import DicomInstance, DicomSeries
 from worker import resources
-from worker.app import celery_app
 from worker.base import RecordedTask
 
-SWEEP_INTERVAL_SECONDS = 300.0
 GRACE_SECONDS = 600  # longer than a busy queue takes to render a fresh upload
 MAX_PER_SWEEP = 2000  # a backlog is worked off over several sweeps rather than flooding the queue
 
@@ -58,18 +57,13 @@ def missing_previews(
     return list(instance_ids), list(series_ids)
 
 
-@celery_app.task(base=RecordedTask, bind=True, name="imaging.requeue_missing_previews")
+@shared_task(base=RecordedTask, bind=True, name="imaging.requeue_missing_previews")
 def requeue_missing_previews(self: RecordedTask, grace_seconds: int = GRACE_SECONDS) -> dict[str, object]:
     """Queue the preview and thumbnail tasks of what still lacks them after the grace period."""
     with resources.session_factory()() as db:
         instance_ids, series_ids = missing_previews(db, utcnow() - timedelta(seconds=grace_seconds))
     for instance_id in instance_ids:
-        celery_app.send_task("imaging.render_instance_previews", args=[instance_id])
+        self.app.send_task("imaging.render_instance_previews", args=[instance_id])
     for series_id in series_ids:
-        celery_app.send_task("imaging.render_series_thumbnail", args=[series_id])
+        self.app.send_task("imaging.render_series_thumbnail", args=[series_id])
     return {"instances": len(instance_ids), "series": len(series_ids)}
-
-
-celery_app.add_periodic_task(
-    SWEEP_INTERVAL_SECONDS, requeue_missing_previews.s(), name="imaging.requeue_missing_previews"
-)

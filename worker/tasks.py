@@ -8,12 +8,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from celery import shared_task
 from PIL import Image
 from pydicom import Dataset
 
 from imaging.dicom import InvalidDicom, RenderError, encode_jpeg, frame_count, parse_instance, render_frame
 from imaging.dicom.cine import CINE_MEDIA_TYPE, write_cine
-from server.api.uploads import expire_stale
 from server.cases.models import StoredFile
 from server.core.orm import utcnow
 from server.dicom.models import DicomInstance, DicomSeries
@@ -26,12 +26,12 @@ from server.dicom.previews import (
     thumbnail_key,
 )
 from server.storage import ObjectNotFound
+from server.uploads.service import expire_stale
 from worker import resources
-from worker.app import celery_app
 from worker.base import RecordedTask
 
 
-@celery_app.task(base=RecordedTask, bind=True, name="storage.verify_stored_file")
+@shared_task(base=RecordedTask, bind=True, name="storage.verify_stored_file")
 def verify_stored_file(self: RecordedTask, file_id: int) -> dict[str, object]:
     """Re-read a stored object and compare its size and SHA-256 with what was recorded at upload."""
     with resources.session_factory()() as db, db.begin():
@@ -103,13 +103,13 @@ def _record_previews(instance_id: int, error: str | None) -> None:
         instance.preview_error = error
 
 
-@celery_app.task(base=RecordedTask, bind=True, name="imaging.render_instance_previews")
+@shared_task(base=RecordedTask, bind=True, name="imaging.render_instance_previews")
 def render_instance_previews(self: RecordedTask, instance_id: int) -> dict[str, object]:
     """Previews of every frame at each preview size. Keys derive from UIDs: a rerun overwrites the same objects."""
     return _render_previews(instance_id)
 
 
-@celery_app.task(base=RecordedTask, bind=True, name="imaging.render_previews")
+@shared_task(base=RecordedTask, bind=True, name="imaging.render_previews")
 def render_previews(self: RecordedTask, instance_ids: list[int]) -> dict[str, object]:
     """The previews of a few instances ingested together (one message instead of one each)."""
     return {"instances": [_render_previews(instance_id) for instance_id in instance_ids]}
@@ -139,7 +139,7 @@ def _render_previews(instance_id: int) -> dict[str, object]:
     return {"instance_id": instance_id, "status": "ok", "frames": frames}
 
 
-@celery_app.task(base=RecordedTask, bind=True, name="imaging.render_instance_cine")
+@shared_task(base=RecordedTask, bind=True, name="imaging.render_instance_cine")
 def render_instance_cine(self: RecordedTask, instance_id: int) -> dict[str, object]:
     """A multi-frame instance as MP4. Encoded to a local file first and stored under its final key only
     when complete, so a worker dying midway leaves no half video; a finished one is not made again."""
@@ -163,7 +163,7 @@ def render_instance_cine(self: RecordedTask, instance_id: int) -> dict[str, obje
     return {"instance_id": instance_id, "status": "ok", "frames": frames}
 
 
-@celery_app.task(base=RecordedTask, bind=True, name="imaging.render_series_thumbnail")
+@shared_task(base=RecordedTask, bind=True, name="imaging.render_series_thumbnail")
 def render_series_thumbnail(self: RecordedTask, series_id: int) -> dict[str, object]:
     """The series' thumbnail, from its middle instance (stable for a complete series, so reruns agree)."""
     with resources.session_factory()() as db:
@@ -184,7 +184,7 @@ def render_series_thumbnail(self: RecordedTask, series_id: int) -> dict[str, obj
     return {"series_id": series_id, "status": "ok", "from": middle.sop_uid}
 
 
-@celery_app.task(base=RecordedTask, bind=True, name="uploads.expire_stale")
+@shared_task(base=RecordedTask, bind=True, name="uploads.expire_stale")
 def expire_stale_uploads(self: RecordedTask) -> dict[str, object]:
     """Expire resumable uploads left unfinished past their time (24 h) and delete their chunks.
 
@@ -194,6 +194,3 @@ def expire_stale_uploads(self: RecordedTask) -> dict[str, object]:
     with resources.session_factory()() as db, db.begin():
         expired = expire_stale(db, resources.store())
     return {"expired": len(expired), "uploads": expired}
-
-
-celery_app.add_periodic_task(3600.0, expire_stale_uploads.s(), name="uploads.expire_stale hourly")

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from celery import current_app, shared_task
 from pydicom import dcmread
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -53,7 +54,6 @@ from server.teaching.models import (
     TeachingSlide,
 )
 from worker import resources
-from worker.app import celery_app
 from worker.base import RecordedTask
 
 PREPARE_TASK = "teaching.prepare_item"
@@ -84,7 +84,7 @@ def _study_title(modalities: Sequence[str]) -> str:
 
 
 def _send_task(name: str, *args: Any) -> None:
-    celery_app.send_task(name, args=list(args))
+    current_app.send_task(name, args=list(args))
 
 
 def _chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -383,7 +383,7 @@ def _save(db: Session, item: TeachingItem, events: list[dict[str, Any]], copies:
     item.state, item.error, item.ready_at = TeachingItemState.READY, None, utcnow()
 
 
-@celery_app.task(base=RecordedTask, bind=True, name=PREPARE_TASK)
+@shared_task(base=RecordedTask, bind=True, name=PREPARE_TASK)
 def prepare_item(self: RecordedTask, item_id: int) -> dict[str, object]:
     factory = resources.session_factory()
     with factory() as db:

@@ -15,10 +15,10 @@ from server.access.policy import CLINICAL_ROLES, case_scope
 from server.api.routing import MAX_INT, Access, ApiError, Context, api_route, not_found
 from server.cases.models import Case
 from server.community.models import Role, User
+from server.consults.ice import ice_servers
 from server.consults.models import ConsultSession, RoomEvent
+from server.consults.viewer_events import for_observer
 from server.teaching.models import TeachingSession
-from signaling.events import for_observer
-from signaling.ice import ice_servers
 
 ROOM_MEMBERS = Access.only(CLINICAL_ROLES, Role.TRAINEE)
 MAX_SESSIONS = 200

@@ -38,11 +38,11 @@ from server.api import dicomweb
 from server.api.ecg import samples_json
 from server.api.routing import Access, ApiError, Context, Handler, api_route, body_field, not_found
 from server.community.models import Role
+from server.consults.chapters import chapters_vtt
 from server.consults.models import ConsultSession, Recording
 from server.core.orm import utcnow
 from server.storage import ObjectNotFound, ObjectStore
 from server.teaching.models import TeachingEcg, TeachingItem, TeachingSession, TeachingSlide
-from signaling.recording.mux import chapters_vtt
 
 PUBLISHERS = Access.only(CLINICAL_ROLES)
 LIBRARY_USERS = Access.only(CLINICAL_ROLES, Role.TRAINEE)

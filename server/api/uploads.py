@@ -55,7 +55,6 @@ from email.utils import format_datetime
 from functools import partial
 from typing import Any, BinaryIO
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
@@ -82,6 +81,7 @@ from server.dicom.ingest import DICOM_MEDIA_TYPE, InvalidDicom, ingest_instance,
 from server.ecg.ingest import InvalidEcg, ecg_format_of, ingest_ecg, queue_processing
 from server.storage import ObjectStore
 from server.uploads.models import Upload, UploadState
+from server.uploads.service import EXPIRES_AFTER, chunk_key, chunk_prefix, delete_chunks
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,6 @@ ACCEPTED_FILETYPES = frozenset(
 )
 # The ingest path parses a whole instance in memory, so the limit is STOW-RS's.
 MAX_UPLOAD_BYTES = 1 << 30
-EXPIRES_AFTER = timedelta(hours=24)
 LEASE = timedelta(seconds=120)
 LEASE_RENEW_SECONDS = 30
 LOCKED_RETRY_SECONDS = 5
@@ -111,53 +110,6 @@ GONE_STATES = {
     UploadState.EXPIRED: "the upload expired before it was finished; start a new upload",
     UploadState.CANCELLED: "the upload was terminated; start a new upload",
 }
-
-
-# -- chunks in the object store -------------------------------------------------------------------
-
-
-def chunk_prefix(upload_id: str) -> str:
-    return f"uploads/{upload_id}/"
-
-
-def chunk_key(upload_id: str, offset: int) -> str:
-    # Zero-padded, so the store's code-point order of keys is the order of the bytes.
-    return f"{chunk_prefix(upload_id)}{offset:016d}"
-
-
-def delete_chunks(store: ObjectStore, upload_id: str) -> int:
-    keys = list(store.list(chunk_prefix(upload_id)))
-    for key in keys:
-        store.delete(key)
-    return len(keys)
-
-
-def expire_stale(db: Session, store: ObjectStore, now: datetime | None = None) -> list[str]:
-    """Expire unfinished uploads past their time: chunks deleted first, then the row marked.
-
-    In that order a crash in between leaves the upload to the next run, so running this again is
-    harmless; a PATCH still streaming into an upload past its time is refused when it commits.
-    """
-    now = now or utcnow()
-    stale = db.scalars(
-        select(Upload)
-        .where(Upload.state == UploadState.RECEIVING, Upload.expires_at <= now)
-        .order_by(Upload.expires_at)
-        .with_for_update(skip_locked=True)
-    ).all()
-    for upload in stale:
-        delete_chunks(store, upload.id)
-        upload.state = UploadState.EXPIRED
-        upload.detail = f"not finished within {EXPIRES_AFTER.total_seconds() / 3600:.0f} h; chunks deleted"
-        upload.lock_token = upload.locked_until = None
-        audit.record(
-            db,
-            action="upload_expired",
-            resource_type="upload",
-            resource_id=upload.id,
-            detail={"uploader": upload.user.username, "offset": upload.offset, "length": upload.length},
-        )
-    return [upload.id for upload in stale]
 
 
 # -- protocol headers ------------------------------------------------------------------------------

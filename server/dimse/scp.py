@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from celery import Celery
 from pydicom import uid
 from pydicom.dataset import Dataset
 from pynetdicom import AE, AllStoragePresentationContexts, evt
@@ -35,9 +34,9 @@ from server.access import audit
 from server.community.models import Institution, User
 from server.core.config import ConfigError, DimsePeer, Settings
 from server.core.db import make_engine, make_session_factory, transaction
+from server.core.tasks import TaskClient, TaskMessage
 from server.dicom.ingest import IndexingConflict, IngestOutcome, InvalidDicom, ingest_instance, queue_previews
 from server.storage import ObjectStore, StorageError, open_store
-from worker.app import make_celery
 
 log = logging.getLogger(__name__)
 
@@ -127,11 +126,11 @@ class StoreScp:
     """The SCP's handlers, with the per-process session factory, object store, task queue and peers."""
 
     def __init__(
-        self, factory: sessionmaker[Session], store: ObjectStore, celery: Celery, peers: dict[str, Peer]
+        self, factory: sessionmaker[Session], store: ObjectStore, tasks: TaskClient, peers: dict[str, Peer]
     ) -> None:
         self.factory = factory
         self.store = store
-        self.celery = celery
+        self.tasks = tasks
         self.peers = peers
         # What each open association stored, for previews once it closes (as STOW-RS does per request).
         self._stored: dict[Association, list[IngestOutcome]] = {}
@@ -209,7 +208,7 @@ class StoreScp:
             log.exception("could not queue previews of %d instances", len(outcomes))
 
     def _send_task(self, name: str, *args: Any) -> None:
-        self.celery.send_task(name, args=list(args))
+        self.tasks.send(TaskMessage(name, args))
 
     def _audit_refusal(self, peer: Peer, address: str, detail: dict[str, str]) -> None:
         try:
@@ -246,7 +245,7 @@ def serve(settings: Settings) -> int:
     factory = make_session_factory(make_engine(settings.database_url))
     with transaction(factory) as db:
         peers = resolve_peers(db, settings.dimse_peers)
-    scp = StoreScp(factory, open_store(settings), make_celery(settings), peers)
+    scp = StoreScp(factory, open_store(settings), TaskClient(settings), peers)
     ae = scp.application_entity(settings.dimse_ae_title)
     address = (settings.host, settings.dimse_port)
     try:

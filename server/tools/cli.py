@@ -110,8 +110,6 @@ def cmd_signaling(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    from worker.app import celery_app
-
     if args.nice:
         os.nice(args.nice)  # background rendering yields the CPU to uploads and readers on a shared machine
     concurrency = str(args.concurrency or settings.worker_concurrency)
@@ -123,8 +121,8 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         # The periodic sweeps in the same process: right for one embedded machine, while a deployment
         # with several workers runs exactly one `celery -A worker.app beat` instead.
         argv += ["--beat", "--schedule", str(settings.data_dir / "celerybeat-schedule")]
-    celery_app.worker_main(argv)
-    return 0
+    # The worker is its own program (server/ never imports worker/): this process becomes it.
+    os.execv(sys.executable, [sys.executable, "-m", "celery", "-A", "worker.app", *argv])
 
 
 def cmd_dimse(settings: Settings, _args: argparse.Namespace) -> int:

@@ -11,18 +11,18 @@ import time
 from typing import Any
 
 from aiortc import RTCIceServer
-from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
+from server.consults.ice import ice_servers
 from server.consults.models import Recording
+from server.consults.recordings import PROCESS_TASK, track_dir
 from server.core.config import Settings
 from server.core.db import transaction
 from server.core.orm import utcnow
-from signaling.ice import ice_servers
+from server.core.tasks import TaskClient, TaskMessage
 from signaling.recording.live import LiveBroadcasts, LiveRendition
 from signaling.recording.recorder import RecordingPeer
 from signaling.rooms import HOST, SERVER, Peer, Room, RoomError
-from worker.recording_tasks import PROCESS_TASK, track_dir
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +50,10 @@ class Recorders:
         self,
         settings: Settings,
         session_factory: sessionmaker[Session],
-        celery: Celery,
+        tasks: TaskClient,
         live: LiveBroadcasts | None = None,
     ) -> None:
-        self.settings, self.session_factory, self.celery, self.live = settings, session_factory, celery, live
+        self.settings, self.session_factory, self.tasks, self.live = settings, session_factory, tasks, live
 
     async def __call__(self, room: Room) -> None:
         consenting = sorted(consenting_users(room))
@@ -90,7 +90,7 @@ class Recorders:
                 row = db.get(Recording, recording_id)
                 if row is not None:
                     row.state, row.ended_at = "processing", utcnow()
-            self.celery.send_task(PROCESS_TASK, args=[recording_id])
+            self.tasks.send(TaskMessage(PROCESS_TASK, (recording_id,)))
 
         await asyncio.to_thread(mark_and_send)
 
@@ -111,7 +111,9 @@ class RoomRecorder(Peer):
         self.room, self.recording_id, self.owner, self.live = room, recording_id, owner, live
         origin = time.monotonic() - room.clock_ms() / 1000  # track pts are then session `t_ms`
         tap = live.feed if live is not None else None
-        self.media = RecordingPeer(servers, origin, track_dir(recording_id), self._answer, tap)
+        self.media = RecordingPeer(
+            servers, origin, track_dir(owner.settings.data_dir, recording_id), self._answer, tap
+        )
         self.consenting = consenting_users(room)
         self._inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._negotiation = asyncio.ensure_future(self._negotiate())

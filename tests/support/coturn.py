@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from signaling.ice import turn_credential
+from server.consults.ice import turn_credential
 from tests.support.services import free_port
 
 __all__ = ["TlsFiles", "Turn", "coturn", "tls_certificate", "turn_credential"]

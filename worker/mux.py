@@ -14,6 +14,8 @@ from typing import Any
 
 import av
 
+from server.consults.chapters import chapters_vtt
+
 SEGMENT_S = 2
 MAX_TILES = 4
 MAX_WIDTH = 1920  # the composite is scaled down to at most this width
@@ -115,20 +117,6 @@ def _ffmpeg(*args: str) -> None:
     done = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args], capture_output=True)
     if done.returncode:
         raise MuxError(done.stderr.decode(errors="replace")[-2000:])
-
-
-def chapters_vtt(chapters: Sequence[tuple[int, str]], duration_ms: int) -> str:
-    """WebVTT with one cue per chapter, each running to the next chapter (the last to the end)."""
-
-    def stamp(ms: int) -> str:
-        return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
-
-    ordered = sorted((max(0, min(t, duration_ms)), title) for t, title in chapters)
-    lines = ["WEBVTT", ""]
-    for i, (t, title) in enumerate(ordered):
-        end = ordered[i + 1][0] if i + 1 < len(ordered) else duration_ms
-        lines += [f"{stamp(t)} --> {stamp(max(end, t))}", title.replace("-->", "->"), ""]
-    return "\n".join(lines)
 
 
 def mux(tracks: Sequence[Path], out: Path, chapters: Sequence[tuple[int, str]] = ()) -> dict[str, Any]:

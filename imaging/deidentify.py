@@ -74,7 +74,7 @@ def _reference_sequences() -> frozenset[tuple[int, ...]]:
 @cache
 def _table() -> dict[tuple[int, ...], Any]:
     """The library's actions per tag, with UID replacement left to `_replace_uids` (already done)."""
-    actions = initialize_actions(STANDARD_TABLE)
+    actions: dict[tuple[int, ...], Any] = initialize_actions(STANDARD_TABLE)
     for tag in dicom_anonymization_database_selector(STANDARD_TABLE)["U_TAGS"]:
         actions[tag] = keep
     for tag in _reference_sequences():

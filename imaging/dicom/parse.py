@@ -384,7 +384,7 @@ def _check_pixel_data(ds: Dataset, sop_class: UID) -> None:
 
 def _check_fragments(value: bytes, frames: int) -> None:
     """Walk the encapsulated items (PS3.5 A.4): offset table, then at least one fragment per frame."""
-    lengths = []
+    lengths: list[int] = []
     position = 0
     while position < len(value):
         if position + 8 > len(value):

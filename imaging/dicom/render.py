@@ -13,7 +13,8 @@ from io import BytesIO
 import numpy as np
 from PIL import Image
 from pydicom.dataset import Dataset
-from pydicom.pixels import apply_color_lut, apply_modality_lut, get_decoder
+from pydicom.pixels.decoders.base import get_decoder
+from pydicom.pixels.processing import apply_color_lut, apply_modality_lut
 
 from imaging.dicom.parse import ParsedInstance, frame_attribute, frame_count, frame_float, parse_instance
 

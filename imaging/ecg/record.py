@@ -91,10 +91,11 @@ class EcgRecord:
 
     @property
     def duration_s(self) -> float:
-        return self.samples.shape[1] / self.sampling_rate
+        return int(self.samples.shape[1]) / self.sampling_rate
 
     def lead(self, name: str) -> np.ndarray:
-        return self.samples[self.leads.index(name)]
+        row: np.ndarray = self.samples[self.leads.index(name)]
+        return row
 
     def header(self) -> dict[str, Any]:
         """Everything but the samples, as JSON-ready values."""

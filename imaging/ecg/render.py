@@ -47,7 +47,8 @@ def _font() -> font_manager.FontProperties:
 
 def _grid(axes: Any) -> None:
     x0, y0, x1, y1 = GRID
-    minor, major = [], []
+    minor: list[list[tuple[float, float]]] = []
+    major: list[list[tuple[float, float]]] = []
     for x in np.arange(x0, x1 + 0.01, 1.0):
         (major if round(x - x0) % 5 == 0 else minor).append([(x, y0), (x, y1)])
     for y in np.arange(y0, y1 + 0.01, 1.0):

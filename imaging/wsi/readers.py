@@ -30,10 +30,13 @@ class _Associated(Mapping[str, Image.Image]):
         self._names = [name for name, present in (("label", wsi.labels), ("macro", wsi.overviews)) if present]
 
     def __getitem__(self, name: str) -> Image.Image:
+        image: Image.Image  # wsidicom is untyped
         if name == "label" and self._wsi.labels:
-            return self._wsi.read_label()
+            image = self._wsi.read_label()
+            return image
         if name == "macro" and self._wsi.overviews:
-            return self._wsi.read_overview()
+            image = self._wsi.read_overview()
+            return image
         raise KeyError(name)
 
     def __iter__(self) -> Iterator[str]:

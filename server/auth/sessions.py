@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from server.auth.models import LoginSession
@@ -58,5 +59,7 @@ def end_session(db: Session, token: str) -> None:
 
 def purge_expired(db: Session) -> int:
     expired = select(LoginSession.token_hash).where(LoginSession.expires_at <= utcnow())
-    result = db.execute(delete(LoginSession).where(LoginSession.token_hash.in_(expired)))
+    result = cast(
+        "CursorResult[Any]", db.execute(delete(LoginSession).where(LoginSession.token_hash.in_(expired)))
+    )
     return result.rowcount or 0

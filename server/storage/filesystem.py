@@ -137,7 +137,12 @@ class FilesystemStore(ObjectStore):
             tmp.unlink(missing_ok=True)
             raise
         info = ObjectInfo(key=target.obj.key, size=size, content_type=target.obj.content_type, sha256=digest)
-        record = {"key": info.key, "content_type": info.content_type, "sha256": digest, "of": identity}
+        record: dict[str, object] = {
+            "key": info.key,
+            "content_type": info.content_type,
+            "sha256": digest,
+            "of": identity,
+        }
         try:
             return _Staged(target, tmp, self._write_meta(record), info)
         except BaseException:

@@ -1,8 +1,14 @@
 """`GET /api/openapi.json`: an OpenAPI 3.1 description of the whole API, generated from the route table.
 
 Each operation comes from one route of `server.api.app.api_routes()`: its path and path parameters, its
-methods, who may call it (the route's `Access` rule, as the `x-roles` extension and in words) and a
-summary from its handler's docstring. So the description cannot drift from what the server enforces.
+methods, who may call it (the route's `Access` rule, as the `x-roles` extension and in words), a
+summary from its handler's docstring, and its contract: the pydantic models of its JSON body and
+answer (`api_route(..., body=, response=)`), whose JSON schemas fill `components/schemas`, or the media
+types of a body or answer that is not JSON (`consumes=`, `produces=`). So the description cannot drift
+from what the server enforces and answers.
+
+`python -m server.api.openapi --write web/openapi.json` writes the document without a database or
+settings: the web build generates its API types from it (`web/src/api/schema.d.ts`).
 
 It is public: it says what the published source code says, holds no data, and lets integrators
 (HIS, PACS and EMR vendors) and their tools read it before they have an account.
@@ -10,17 +16,25 @@ It is public: it says what the published source code says, holds no data, and le
 
 from __future__ import annotations
 
+import argparse
 import inspect
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json_schema
+from pydantic_core import core_schema
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from server.api.routing import Access, Context, api_route
+from server.api.schemas.common import ErrorBody
+from server.api.schemas.openapi import OpenApiDocument
 from server.auth.sessions import SESSION_COOKIE
 from server.community.models import Role
 
@@ -36,6 +50,105 @@ CONVERTOR_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 SIGNED_IN = [{"session": []}, {"bearer": []}]
 ERROR_RESPONSE = {"$ref": "#/components/responses/Error"}
+REF_TEMPLATE = "#/components/schemas/{model}"
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+JSON = "application/json"
+
+
+class _Schemas(GenerateJsonSchema):
+    """Pydantic's JSON Schema, with every field of an answer required: `model_dump` always writes them
+    all, so a client may rely on each (a default only makes a field optional in a request)."""
+
+    def field_is_required(
+        self,
+        field: core_schema.ModelField | core_schema.DataclassField | core_schema.TypedDictField,
+        total: bool,
+    ) -> bool:
+        return self.mode == "serialization" or super().field_is_required(field, total)
+
+
+def _contract(route: Route) -> dict[str, Any]:
+    """What `routing.declare` keeps on a route (plain routes declared by hand may lack some of it)."""
+    return {
+        "body": getattr(route, "body_model", None),
+        "response": getattr(route, "response_model", None),
+        "consumes": getattr(route, "consumes", None),
+        "produces": getattr(route, "produces", None),
+        "status": getattr(route, "success_status", 200),
+        "other": getattr(route, "other_responses", {}),
+    }
+
+
+def _media_schema(media_type: str) -> dict[str, Any]:
+    """A non-JSON body: text, or bytes (an image, a PDF, a DICOM file, a multipart/related stream...)."""
+    if media_type.startswith("text/") or media_type.endswith("+xml"):
+        return {"type": "string"}
+    return {"type": "string", "contentMediaType": media_type.split(";")[0].strip()}
+
+
+class _ModelRefs:
+    """The models of every route, turned into JSON schemas together so that names are unique."""
+
+    def __init__(self, routes: Sequence[Route]) -> None:
+        wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorBody, "serialization")]
+        for route in routes:
+            contract = _contract(route)
+            if contract["body"] is not None:
+                wanted.append((contract["body"], "validation"))
+            answers = [contract["response"], *contract["other"].values()]
+            wanted += [(model, "serialization") for model in answers if model is not None]
+        unique = list(dict.fromkeys(wanted))
+        self.refs, top = models_json_schema(unique, ref_template=REF_TEMPLATE, schema_generator=_Schemas)
+        self.schemas: dict[str, Any] = dict(sorted(top.get("$defs", {}).items()))
+
+    def __call__(self, model: type[BaseModel], mode: JsonSchemaMode) -> dict[str, Any]:
+        return dict(self.refs[(model, mode)])
+
+
+def _request_body(contract: dict[str, Any], ref: _ModelRefs) -> dict[str, Any] | None:
+    if contract["body"] is not None:
+        return {"required": True, "content": {JSON: {"schema": ref(contract["body"], "validation")}}}
+    if contract["consumes"]:
+        content = {media: {"schema": _media_schema(media)} for media in contract["consumes"]}
+        return {"required": True, "content": content}
+    return None
+
+
+def _answer(
+    model: type[BaseModel] | None, produces: tuple[str, ...] | None, ref: _ModelRefs, description: str
+) -> dict[str, Any]:
+    """One response: JSON of `model`, or the media types `produces` names (empty: no body at all)."""
+    if produces is None:
+        if model is None:
+            return {"description": description}  # not declared yet
+        return {"description": description, "content": {JSON: {"schema": ref(model, "serialization")}}}
+    content = {
+        media: {"schema": ref(model, "serialization") if model is not None else _media_schema(media)}
+        for media in produces
+    }
+    return {"description": description, **({"content": content} if content else {})}
+
+
+def undeclared(document: dict[str, Any]) -> list[str]:
+    """Operations of `document` whose JSON body or JSON answer has no schema ("POST /api/x: body")."""
+    missing = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            lacks = []
+            if (
+                method.upper() in BODY_METHODS
+                and "requestBody" not in operation
+                and not operation.get("x-no-body")
+            ):
+                lacks.append("body")
+            success = [code for code in operation["responses"] if code.startswith("2")]
+            if not any("content" in operation["responses"][c] or c == "204" for c in success) and not (
+                operation.get("x-no-content")
+            ):
+                lacks.append("response")
+            if lacks:
+                missing.append(f"{method.upper()} {path}: {', '.join(lacks)}")
+    return missing
 
 
 def handler_of(route: Route) -> Callable[..., Any]:
@@ -83,12 +196,23 @@ def _parameters(path: str) -> list[dict[str, Any]]:
     ]
 
 
-def _operation(route: Route, method: str, operation_id: str) -> dict[str, Any]:
+def _operation(route: Route, method: str, operation_id: str, ref: _ModelRefs) -> dict[str, Any]:
     handler = handler_of(route)
     summary, details = _summary(handler)
     access: Access = route.access  # type: ignore[attr-defined]
     kind, roles, who = _who(access)
-    responses: dict[str, Any] = {"200": {"description": "Success."}, "4XX": ERROR_RESPONSE}
+    contract = _contract(route)
+    produces = contract["produces"]
+    responses: dict[str, Any] = {
+        str(contract["status"]): _answer(
+            contract["response"], produces, ref, "No content." if produces == () else "Success."
+        ),
+        **{
+            str(status): _answer(model, produces, ref, "See the answer's fields.")
+            for status, model in contract["other"].items()
+        },
+        "4XX": ERROR_RESPONSE,
+    }
     operation: dict[str, Any] = {
         "operationId": operation_id,
         "summary": summary,
@@ -101,6 +225,13 @@ def _operation(route: Route, method: str, operation_id: str) -> dict[str, Any]:
     }
     if parameters := _parameters(route.path):
         operation["parameters"] = parameters
+    if method in BODY_METHODS:
+        if (request_body := _request_body(contract, ref)) is not None:
+            operation["requestBody"] = request_body
+        elif contract["consumes"] == ():
+            operation["x-no-body"] = True  # declared: the operation takes no body
+    if produces == ():
+        operation["x-no-content"] = True
     if not access.is_public:
         responses["401"] = {"description": "Not signed in."}
         responses["403"] = {"description": "The caller's role or relation to the record does not allow it."}
@@ -111,13 +242,15 @@ def openapi_document(routes: Sequence[BaseRoute], *, title: str, api_version: st
     """The OpenAPI document of `routes` (each a plain route carrying its access rule)."""
     paths: dict[str, dict[str, Any]] = {}
     seen: Counter[str] = Counter()
-    for route in routes:
-        assert isinstance(route, Route), f"{route} is not a plain route"
+    plain = [route for route in routes if isinstance(route, Route)]
+    assert len(plain) == len(routes), "every described route is a plain route"
+    ref = _ModelRefs(plain)
+    for route in plain:
         template = PATH_PARAM.sub(r"{\1}", route.path)
         for method in _methods(route):
             seen[route.name] += 1
             operation_id = route.name if seen[route.name] == 1 else f"{route.name}_{seen[route.name]}"
-            paths.setdefault(template, {})[method.lower()] = _operation(route, method, operation_id)
+            paths.setdefault(template, {})[method.lower()] = _operation(route, method, operation_id, ref)
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
@@ -137,29 +270,46 @@ def openapi_document(routes: Sequence[BaseRoute], *, title: str, api_version: st
                 "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
                 "bearer": {"type": "http", "scheme": "bearer"},
             },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error", "detail"],
-                    "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
-                }
-            },
+            "schemas": ref.schemas,
             "responses": {
                 "Error": {
                     "description": "The request was refused; `error` is a stable code, `detail` says why.",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    "content": {JSON: {"schema": ref(ErrorBody, "serialization")}},
                 }
             },
         },
     }
 
 
+TITLE = "County telemedicine platform"
+
+
 def get_openapi(ctx: Context) -> Response:
     """This API's OpenAPI 3.1 description, generated from the route table."""
     described = [r for r in ctx.request.app.routes if isinstance(r, Route) and hasattr(r, "access")]
-    return JSONResponse(
-        openapi_document(described, title="County telemedicine platform", api_version=VERSION)
-    )
+    return JSONResponse(openapi_document(described, title=TITLE, api_version=VERSION))
 
 
-routes = [api_route("/api/openapi.json", get_openapi, access=Access.public())]
+routes = [api_route("/api/openapi.json", get_openapi, access=Access.public(), response=OpenApiDocument)]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Write the document of `server.api.app.api_routes()` (no database, no settings needed)."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--write", type=Path, help="the file to write (default: standard output)")
+    parser.add_argument("--check", action="store_true", help="fail if an operation lacks a schema")
+    args = parser.parse_args(argv)
+    from server.api.app import api_routes  # here: the app imports this module
+
+    document = openapi_document(api_routes(), title=TITLE, api_version=VERSION)
+    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    if args.write is None:
+        print(text, end="")
+    elif not args.write.exists() or args.write.read_text(encoding="utf-8") != text:
+        args.write.write_text(text, encoding="utf-8")  # untouched when unchanged: no needless rebuild
+    if args.check and (missing := undeclared(document)):
+        raise SystemExit("operations without a schema:\n" + "\n".join(missing))
+
+
+if __name__ == "__main__":
+    main()

@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from server.auth.sessions import token_hash
@@ -65,7 +65,7 @@ class AccessDenied(Exception):
         self.reason = reason  # shown to the caller instead of the generic refusal, when it helps them
 
 
-def _community_institutions(user: User):  # type: ignore[no-untyped-def]
+def _community_institutions(user: User) -> Select[int]:
     return select(Institution.id).where(Institution.community_id == user.community_id)
 
 
@@ -257,7 +257,7 @@ def billing_institutions(user: User) -> ColumnElement[bool]:
     return false()
 
 
-def _checked_referral_cases(user: User):  # type: ignore[no-untyped-def]
+def _checked_referral_cases(user: User) -> Select[int]:
     """Source cases of the referrals this user may see and has a valid identity check for, now."""
     return (
         select(Referral.case_id)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 
 def make_engine(database_url: str) -> Engine:
@@ -15,7 +17,7 @@ def make_engine(database_url: str) -> Engine:
         engine = create_engine(database_url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
             # Let SQLAlchemy, not the sqlite3 module, open transactions (SQLAlchemy's pysqlite recipe).
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
@@ -25,7 +27,7 @@ def make_engine(database_url: str) -> Engine:
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
+        def _begin_immediate(connection: Connection) -> None:
             # Take the write lock up front: a read transaction that later writes would otherwise fail at
             # once with "database is locked" when the worker wrote in between (busy_timeout can't help).
             connection.exec_driver_sql("BEGIN IMMEDIATE")

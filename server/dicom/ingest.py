@@ -15,7 +15,7 @@ import hashlib
 import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -76,7 +76,7 @@ class _Part:
     index: int
     data: bytes
     parsed: ParsedInstance
-    attributes: dict
+    attributes: dict[str, Any]
 
     @property
     def outcome(self) -> IngestOutcome:
@@ -101,7 +101,7 @@ def instance_key(study_uid: str, series_uid: str, sop_uid: str) -> str:
     return f"dicom/{study_uid}/{series_uid}/{sop_uid}.dcm"
 
 
-def _subset(attributes: dict, tags: tuple[str, ...]) -> dict:
+def _subset(attributes: dict[str, Any], tags: tuple[str, ...]) -> dict[str, Any]:
     return {tag: attributes[tag] for tag in tags if tag in attributes}
 
 
@@ -160,7 +160,7 @@ def ingest_instances(
     for part in again:
         results[part.index] = _ingest_alone(db, store, part, owner)
     assert all(result is not None for result in results)
-    return results  # type: ignore[return-value]
+    return cast("list[IngestResult]", results)
 
 
 def _indexed(db: Session, sop_uids: Iterable[str]) -> dict[str, DicomInstance]:
@@ -246,6 +246,7 @@ def _stored_files(
             row = StoredFile(object_key=info.key, media_type=DICOM_MEDIA_TYPE)
             row.uploaded_by_id = user.id if user else None
             db.add(row)
+        assert info.sha256 is not None, "put_many records every object's digest"
         row.size, row.sha256 = info.size, info.sha256
         files.append(row)
     return files

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -186,11 +186,16 @@ def record_slide(
     return SlideOutcome("stored", row.id)
 
 
+def _source_format(slide: Slide) -> SlideFormat:
+    """The stored format: the column only ever holds a value `detect_format` returned."""
+    return cast("SlideFormat", slide.source_format)
+
+
 def stored_metadata(slide: Slide) -> SlideMetadata:
     meta = slide.slide_metadata
     return SlideMetadata(
         vendor=slide.vendor,
-        levels=tuple(tuple(level) for level in meta["levels"]),  # type: ignore[misc]
+        levels=tuple(tuple(level) for level in meta["levels"]),
         downsamples=tuple(meta["downsamples"]),
         mpp=(slide.mpp_x, slide.mpp_y) if slide.mpp_x and slide.mpp_y else None,
         objective_power=slide.objective_power,
@@ -257,7 +262,7 @@ class SlideCache:
             if digest.hexdigest() != slide.sha256:
                 raise InvalidSlide("the stored original does not match its checksum")
             placed = Path(work) / "placed"
-            _place(download, slide.source_format, placed)  # type: ignore[arg-type]
+            _place(download, _source_format(slide), placed)
             try:
                 os.replace(placed, target)
             except OSError:  # another stager won the race with the same bytes
@@ -280,7 +285,7 @@ class SlideCache:
                     self._open[slide.sha256] = (path, source, time.monotonic())
             return source
         path = self.path(store, slide)
-        source = TileSource(open_slide(path, slide.source_format, check=False))  # type: ignore[arg-type]
+        source = TileSource(open_slide(path, _source_format(slide), check=False))
         with self._lock:
             self._open[slide.sha256] = (path, source, time.monotonic())
             while len(self._open) > OPEN_SLIDES:  # dropped slides close when no request uses them any more

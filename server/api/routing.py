@@ -186,7 +186,7 @@ def invalid_body(invalid: ValidationError) -> ApiError:
     """A pydantic refusal as the API's usual 400, naming the first field at fault."""
     first = invalid.errors()[0]
     name = ".".join(str(part) for part in first["loc"]) or "body"
-    if first["type"] == "missing":
+    if first["type"] == "missing" or first.get("input", ...) is None:  # null is missing, as for body_field
         return ApiError(400, "missing_field", f"field '{name}' is required", field=name)
     return ApiError(400, "invalid_field", f"field '{name}' is invalid: {first['msg']}", field=name)
 

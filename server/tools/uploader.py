@@ -150,6 +150,9 @@ class _Uploader(Uploader):
     """SHA-256 chunk checksums (the server's preferred algorithm), counted bytes, no futile retries."""
 
     CHECKSUM_ALGORITHM_PAIR = ("sha256", hashlib.sha256)
+    # tuspy's BaseUploader sets both to None in __init__ without an annotation, so mypy types them as None.
+    url: str | None  # type: ignore[assignment]  # tuspy infers None alone; set_url stores the str
+    request: _TimedRequest | None  # type: ignore[assignment]  # tuspy infers None alone; _do_request sets it
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.bytes_sent = 0
@@ -157,6 +160,7 @@ class _Uploader(Uploader):
 
     @catch_requests_error
     def get_offset(self) -> int:
+        assert self.url is not None, "tuspy asks for the offset of a created upload only"
         response = requests.head(
             self.url,
             headers=self.get_headers(),
@@ -185,6 +189,7 @@ class _Uploader(Uploader):
 
     def _retry_or_cry(self, error: Exception) -> None:
         status = getattr(error, "status_code", None)
+        assert self.request is not None, "only a request that was sent fails"
         failed_whole = (
             status == 460 and (self.request.response_headers or {}).get("upload-result") == "failed"
         )
@@ -281,8 +286,10 @@ def upload_file(session: Session, path: Path, progress: Callable[[int], None]) -
     uploader: _Uploader | None = None
     try:
         uploader = _make_uploader(session, path, size, digest)
-        if uploader.url is None:
-            uploader.set_url(uploader.create_url())  # kept in the state file at once
+        url = uploader.url
+        if url is None:
+            url = uploader.create_url()
+            uploader.set_url(url)  # kept in the state file at once
             uploader.offset = 0
         outcome.resumed_at = uploader.offset
         progress(uploader.offset)
@@ -293,11 +300,11 @@ def upload_file(session: Session, path: Path, progress: Callable[[int], None]) -
             finally:
                 outcome.sent = uploader.bytes_sent
             progress(uploader.offset - before)
-        info = session.upload_info(uploader.url)
+        info = session.upload_info(url)
         if info["state"] == "receiving" and info["offset"] == size:
             # Every byte arrived but the server's last step was interrupted: an empty PATCH finishes it.
             uploader.upload_chunk()
-            info = session.upload_info(uploader.url)
+            info = session.upload_info(url)
     except TusCommunicationError as error:
         outcome.detail = _server_detail(error)
         if uploader is not None and uploader.url:

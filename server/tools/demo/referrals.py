@@ -1,5 +1,10 @@
 """The demo community's two-way referrals: the county hospital's referral office, a week of its slots,
-one referral up being booked, and one patient referred back down onto the village doctor's follow-up list."""
+one referral up being booked, and one patient referred back down onto the village doctor's follow-up list.
+
+Everything goes through the referral service functions (`server.referrals`), as the people of the demo
+would have done it, on a clock set to the moment of each step: so the demo obeys every rule (the
+reserved quota, identity checks before the record opens, the loop closing when the patient is back).
+"""
 
 from __future__ import annotations
 
@@ -7,29 +12,17 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from server.billing.rules import BOOKS_TIMEZONE
+from server.access.actor import Actor
 from server.cases.models import Case, CaseKind, CaseStatus
 from server.community.models import Institution, User
+from server.core.clock import SYSTEM_CLOCK, FixedClock
 from server.patients.models import Patient
-from server.referrals.lifecycle import (
-    DEFAULT_RESERVED_SHARE_BP,
-    DISCHARGE_TRIAGE_REASON,
-    TWO_FREE_THREE_PRIORITY,
-    reserved_slots,
-)
-from server.referrals.models import (
-    FollowUpColourChange,
-    FollowUpEntry,
-    OfficeDuty,
-    Referral,
-    ReferralDirection,
-    ReferralEvent,
-    ReferralOfficeMember,
-    ReferralSlot,
-    ReferralState,
-    SlotKind,
-    TriageColour,
-)
+from server.referrals import office as referral_office
+from server.referrals import service
+from server.referrals.identity import check_identity
+from server.referrals.models import IdentityDocument, OfficeDuty, ReferralSlot, SlotKind, TriageColour
+from server.referrals.office import local_today
+from server.referrals.service import DownLetter, FollowUpPlan, UpLetter
 
 # kind, department, capacity per day
 WEEKLY_SLOTS = [
@@ -41,25 +34,40 @@ WEEKLY_SLOTS = [
 ]
 
 
-def _slot(county: Institution, day: date, kind: SlotKind, department: str, capacity: int, at: datetime):
-    return ReferralSlot(
-        institution=county,
-        day=day,
-        kind=kind,
-        department=department,
-        capacity=capacity,
-        reserved=reserved_slots(capacity, DEFAULT_RESERVED_SHARE_BP),
-        booked=0,
-        published_at=at,
-    )
+class Demo:
+    """Who does what when: each step on a clock standing at its moment."""
+
+    def __init__(self, db: Session, start: datetime) -> None:
+        self.db = db
+        self.clock = FixedClock(start)
+
+    def at(self, moment: datetime) -> FixedClock:
+        self.clock.set(moment)
+        return self.clock
+
+    def identity_checked(self, user: User, referral_id: int, patient: Patient, moment: datetime) -> None:
+        """`user` types the patient's national ID before opening the referral's record."""
+        assert patient.national_id is not None, "demo patients carry a national ID"
+        check_identity(
+            self.db,
+            Actor(user),
+            self.at(moment),
+            referral_id,
+            IdentityDocument.NATIONAL_ID,
+            patient.national_id,
+        )
 
 
-def _history(
-    referral: Referral, steps: list[tuple[str, ReferralState | None, ReferralState, User, datetime]]
-):
+def _publish_week(
+    demo: Demo, office: User, county: Institution, today: date, moment: datetime
+) -> list[ReferralSlot]:
+    clock = demo.at(moment)
     return [
-        ReferralEvent(referral=referral, action=a, from_state=f, to_state=t, actor_id=u.id, at=at)
-        for a, f, t, u, at in steps
+        referral_office.publish_slot(
+            demo.db, Actor(office), clock, county.id, today + timedelta(days=d), kind, cap, dept
+        )
+        for d in range(7)
+        for kind, dept, cap in WEEKLY_SLOTS
     ]
 
 
@@ -68,49 +76,11 @@ def load_referrals(
 ) -> None:
     county, village = institutions["county"], institutions["qingshan_village"]
     doctor, office, specialist = users["village"], users["referral"], users["internist"]
-    now = datetime.now(BOOKS_TIMEZONE)
-    today = now.date()
-    db.add(ReferralOfficeMember(institution=county, user=office, duty=OfficeDuty.HEAD, added_at=now))
-    week = [
-        _slot(county, today + timedelta(days=d), kind, dept, cap, now)
-        for d in range(7)
-        for kind, dept, cap in WEEKLY_SLOTS
-    ]
-    db.add_all(week)
-
-    # Up, in progress: 李国强's chest tightness, booked into tomorrow's cardiology clinic.
-    tomorrow_cardiology = week[len(WEEKLY_SLOTS)]
-    tomorrow_cardiology.booked = 1
-    sent = now - timedelta(hours=20)
-    up = Referral(
-        direction=ReferralDirection.UP,
-        state=ReferralState.BOOKED,
-        case=li_guoqiang_case,
-        patient=li_guoqiang_case.patient,
-        from_institution=village,
-        to_institution=county,
-        created_by=doctor,
-        created_at=sent,
-        updated_at=sent + timedelta(hours=2),
-        reason="反复胸闷一周，今日加重，村卫生室心电图提示ST段改变，需上级医院明确诊断",
-        diagnosis="胸闷待查：冠心病？",
-        history="高血压10年，口服氨氯地平；吸烟30年",
-        treatment="硝酸甘油舌下含服后缓解",
-        priority=list(TWO_FREE_THREE_PRIORITY),
-        slot=tomorrow_cardiology,
-        booked_by_id=office.id,
-        booked_at=sent + timedelta(hours=2),
-    )
-    db.add(up)
-    db.add_all(
-        _history(
-            up,
-            [
-                ("send", None, ReferralState.SENT, doctor, sent),
-                ("receive", ReferralState.SENT, ReferralState.RECEIVED, office, sent + timedelta(hours=1)),
-                ("book", ReferralState.RECEIVED, ReferralState.BOOKED, office, sent + timedelta(hours=2)),
-            ],
-        )
+    now = SYSTEM_CLOCK.now()
+    demo = Demo(db, now - timedelta(days=30))
+    today = local_today(SYSTEM_CLOCK)
+    referral_office.add_office_member(
+        db, Actor(users["admin"]), demo.clock, county.id, office.id, OfficeDuty.HEAD
     )
 
     # Down: 王建华 was admitted for uncontrolled diabetes, discharged, and is back on the village's list.
@@ -123,6 +93,7 @@ def load_referrals(
         health_card_no="HC3301550618",
     )
     admitted_on = now - timedelta(days=9)
+    sent_up = admitted_on - timedelta(days=1)
     case = Case(
         institution=village,
         patient=patient,
@@ -130,106 +101,77 @@ def load_referrals(
         kind=CaseKind.REFERRAL,
         status=CaseStatus.CLOSED,
         clinical_question="血糖控制不佳，空腹血糖13 mmol/L，上转县医院内分泌科",
-        created_at=admitted_on - timedelta(days=1),
+        created_at=sent_up,
         closed_at=now - timedelta(days=1),
     )
-    past_slot = _slot(county, admitted_on.date(), SlotKind.OUTPATIENT, "内分泌科", 10, admitted_on)
-    past_slot.booked = 1
-    earlier = Referral(
-        direction=ReferralDirection.UP,
-        state=ReferralState.CLOSED,
-        case=case,
-        patient=patient,
-        from_institution=village,
-        to_institution=county,
-        created_by=doctor,
-        created_at=admitted_on - timedelta(days=1),
-        updated_at=now - timedelta(days=1),
-        reason="血糖控制不佳，口服药效果差",
-        diagnosis="2型糖尿病；高血压2级",
-        history="糖尿病8年，高血压12年",
-        treatment="二甲双胍0.5g tid，硝苯地平缓释片",
-        priority=list(TWO_FREE_THREE_PRIORITY),
-        slot=past_slot,
-        booked_by_id=office.id,
-        booked_at=admitted_on - timedelta(hours=20),
-        closed_at=now - timedelta(days=1),
+    db.add(case)
+    db.flush()
+    past_slot = referral_office.publish_slot(
+        db,
+        Actor(office),
+        demo.at(sent_up - timedelta(hours=1)),
+        county.id,
+        local_today(FixedClock(admitted_on)),
+        SlotKind.OUTPATIENT,
+        10,
+        "内分泌科",
     )
-    down = Referral(
-        direction=ReferralDirection.DOWN,
-        state=ReferralState.RECEIVED,
-        case=case,
-        parent=earlier,
-        patient=patient,
-        from_institution=county,
-        to_institution=village,
-        created_by=specialist,
-        created_at=now - timedelta(days=2),
-        updated_at=now - timedelta(days=1),
-        diagnosis="2型糖尿病；高血压2级",
-        discharge_summary="住院7天，调整为甘精胰岛素12U qn联合二甲双胍，空腹血糖降至7 mmol/L左右，出院。",
-        follow_up_plan={
-            "plan": "每周测空腹及餐后血糖、血压；注意低血糖；一月后县医院全专门诊复诊",
-            "due_dates": [(today + timedelta(days=n)).isoformat() for n in (7, 30, 90)],
-            "colour": TriageColour.YELLOW.value,
-        },
-    )
-    db.add_all([earlier, down])
-    db.add_all(
-        _history(
-            earlier,
-            [
-                ("send", None, ReferralState.SENT, doctor, admitted_on - timedelta(days=1)),
-                (
-                    "receive",
-                    ReferralState.SENT,
-                    ReferralState.RECEIVED,
-                    office,
-                    admitted_on - timedelta(hours=22),
-                ),
-                (
-                    "book",
-                    ReferralState.RECEIVED,
-                    ReferralState.BOOKED,
-                    office,
-                    admitted_on - timedelta(hours=20),
-                ),
-                ("arrive", ReferralState.BOOKED, ReferralState.ARRIVED, office, admitted_on),
-                ("admit", ReferralState.ARRIVED, ReferralState.ADMITTED, specialist, admitted_on),
-                (
-                    "discharge",
-                    ReferralState.ADMITTED,
-                    ReferralState.DISCHARGED,
-                    specialist,
-                    now - timedelta(days=2),
-                ),
-                ("close", ReferralState.DISCHARGED, ReferralState.CLOSED, doctor, now - timedelta(days=1)),
-            ],
-        )
-        + _history(
-            down,
-            [
-                ("send", None, ReferralState.SENT, specialist, now - timedelta(days=2)),
-                ("receive", ReferralState.SENT, ReferralState.RECEIVED, doctor, now - timedelta(days=1)),
-            ],
-        )
-    )
-    entry = FollowUpEntry(
-        institution_id=village.id,
-        patient=patient,
-        referral=down,
-        plan=down.follow_up_plan["plan"],
-        due_dates=down.follow_up_plan["due_dates"],
-        colour=TriageColour.YELLOW,
-        created_at=now - timedelta(days=1),
-    )
-    db.add(entry)
-    db.add(
-        FollowUpColourChange(
-            entry=entry,
-            to_colour=TriageColour.YELLOW,
-            reason=DISCHARGE_TRIAGE_REASON,
-            changed_by_id=specialist.id,
-            at=now - timedelta(days=1),
-        )
-    )
+    earlier = service.create_referral(
+        db,
+        Actor(doctor),
+        demo.at(sent_up),
+        UpLetter(
+            case_id=case.id,
+            to_institution_id=county.id,
+            reason="血糖控制不佳，口服药效果差",
+            diagnosis="2型糖尿病；高血压2级",
+            history="糖尿病8年，高血压12年",
+            treatment="二甲双胍0.5g tid，硝苯地平缓释片",
+        ),
+    ).summary.referral.id
+    service.receive(db, Actor(office), demo.at(admitted_on - timedelta(hours=22)), earlier)
+    service.book(db, Actor(office), demo.at(admitted_on - timedelta(hours=20)), earlier, past_slot.id)
+    demo.identity_checked(office, earlier, patient, admitted_on)
+    service.arrive(db, Actor(office), demo.clock, earlier)
+    demo.identity_checked(specialist, earlier, patient, admitted_on + timedelta(minutes=10))
+    service.admit(db, Actor(specialist), demo.clock, earlier)
+    discharged = now - timedelta(days=2)
+    demo.identity_checked(specialist, earlier, patient, discharged)
+    service.discharge(db, Actor(specialist), demo.clock, earlier)
+    down = service.refer_down(
+        db,
+        Actor(specialist),
+        demo.at(discharged + timedelta(minutes=30)),
+        earlier,
+        DownLetter(
+            diagnosis="2型糖尿病；高血压2级",
+            discharge_summary="住院7天，调整为甘精胰岛素12U qn联合二甲双胍，空腹血糖降至7 mmol/L左右，出院。",
+            follow_up=FollowUpPlan(
+                plan="每周测空腹及餐后血糖、血压；注意低血糖；一月后县医院全专门诊复诊",
+                due_dates=[today + timedelta(days=n) for n in (7, 30, 90)],
+                colour=TriageColour.YELLOW,
+            ),
+        ),
+    ).summary.referral.id
+    # Back home: on the village doctor's follow-up list, and the referral up is closed.
+    service.receive(db, Actor(doctor), demo.at(now - timedelta(days=1)), down)
+
+    # Up, in progress: 李国强's chest tightness, booked into tomorrow's cardiology clinic.
+    sent = now - timedelta(hours=20)
+    week = _publish_week(demo, office, county, today, sent - timedelta(hours=1))
+    tomorrow_cardiology = week[len(WEEKLY_SLOTS)]
+    up = service.create_referral(
+        db,
+        Actor(doctor),
+        demo.at(sent),
+        UpLetter(
+            case_id=li_guoqiang_case.id,
+            to_institution_id=county.id,
+            reason="反复胸闷一周，今日加重，村卫生室心电图提示ST段改变，需上级医院明确诊断",
+            diagnosis="胸闷待查：冠心病？",
+            history="高血压10年，口服氨氯地平；吸烟30年",
+            treatment="硝酸甘油舌下含服后缓解",
+        ),
+    ).summary.referral.id
+    service.receive(db, Actor(office), demo.at(sent + timedelta(hours=1)), up)
+    service.book(db, Actor(office), demo.at(sent + timedelta(hours=2)), up, tomorrow_cardiology.id)

@@ -23,12 +23,13 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from server.access.actor import Actor
 from server.auth.passwords import hash_password
-from server.billing.rules import seed_catalogue
 from server.community.models import CentreKind, Community, Institution, ReadingCentre, Role, Tier, User
-from server.core.clock import FixedClock
+from server.core.clock import SYSTEM_CLOCK, FixedClock
 from server.core.db import transaction
 from server.referrals.models import Referral, ReferralDirection, ReferralState
+from server.tools.demo.billing import load_catalogue
 from tests.conftest import DEMO_PASSWORD
 from tests.test_case_actions import Person, ok, people
 
@@ -148,7 +149,7 @@ def build_community(db: Session) -> Built:
     community = Community(name=f"驾驶舱测试医共体-{tag}")
     db.add(community)
     db.flush()
-    seed_catalogue(db, community.id)
+    load_catalogue(db, Actor.system(), SYSTEM_CLOCK, community.id)
     institutions = {key: Institution(community=community, name=name, tier=tier)
                     for key, (name, tier) in INSTITUTIONS.items()}  # fmt: skip
     db.add_all(institutions.values())

@@ -1,89 +1,56 @@
-"""Fees and settlement: the service catalogue, settlement agreements, monthly statements, workload.
+"""Fees and settlement over HTTP: the service catalogue, settlement agreements, monthly statements, workload.
 
-The community administrator keeps the catalogue and the agreements and checks and invoices
-statements; a member unit's doctors submit their unit's statements and read them.
+Each handler parses its input, calls one operation of `server.billing.service` and answers its model.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from starlette.responses import Response
 
-from sqlalchemy import select
-from starlette.responses import JSONResponse, Response
-
-from server.access.policy import CLINICAL_ROLES, billing_institutions
-from server.api.routing import Access, ApiError, Context, api_route, body_field, not_found
-from server.billing.models import (
-    BillableItem,
-    PriceTier,
-    ServicePrice,
-    SettlementAgreement,
-    SettlementRule,
-    Statement,
+from server.access.policy import CLINICAL_ROLES
+from server.api.routing import NO_CONTENT, Access, Context, api_route, model_response
+from server.api.schemas.billing import (
+    Agreement,
+    AgreementBody,
+    AgreementList,
+    BillableItemEntry,
+    BillableItemList,
+    Catalogue,
+    PriceBody,
+    ServicePriceEntry,
+    StatementEntry,
+    StatementList,
+    StatementsBody,
+    Workload,
 )
-from server.billing.rules import (
-    BillingError,
-    StatementFinal,
-    advance_statement,
-    baseline_review_due,
-    month_of,
-    parse_month,
-    reader_workload,
-    statement_csv,
-    submit_statements,
-    validate_rates,
-)
-from server.cases.models import CaseKind
-from server.community.models import Institution, Role
-from server.core.orm import utcnow
+from server.billing import service
+from server.billing.models import Statement
+from server.billing.rules import CsvFile
+from server.community.models import Role
+from server.core.clock import app_clock
 
 MEMBERS = Access.only(Role.ADMIN, Role.REQUESTER)
 ADMIN = Access.only(Role.ADMIN)
+CSV = "text/csv"
 
 
-def _refuse(error: BillingError) -> ApiError:
-    if isinstance(error, StatementFinal):
-        return ApiError(409, "statement_final", str(error))
-    return ApiError(400, "invalid_request", str(error))
-
-
-def _month(ctx: Context) -> str:
-    month = ctx.request.query_params.get("month") or month_of(utcnow())
-    try:
-        parse_month(month)
-    except BillingError as exc:
-        raise ApiError(400, "invalid_query", str(exc)) from None
-    return month
-
-
-def _institution(ctx: Context, institution_id: int) -> Institution:
-    """An institution whose billing the caller may see (admins: the community; doctors: their own)."""
-    institution = ctx.db.scalar(
-        select(Institution).where(Institution.id == institution_id, billing_institutions(ctx.current_user))
+def csv_download(export: CsvFile) -> Response:
+    """A CSV file the browser saves under its name."""
+    return Response(
+        export.text,
+        media_type=f"{CSV}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
     )
-    if institution is None:
-        raise not_found("institution")
-    return institution
 
 
-def price_json(price: ServicePrice) -> dict[str, object]:
-    return {
-        "code": price.code,
-        "name": price.name,
-        "case_kind": price.case_kind.value if price.case_kind else None,
-        "tier": price.tier.value,
-        "price_fen": price.price_fen,
-        "insurance_payable": price.insurance_payable,
-    }
+def _month(ctx: Context) -> str | None:
+    return ctx.request.query_params.get("month") or None
 
 
 def list_catalogue(ctx: Context) -> Response:
-    prices = ctx.db.scalars(
-        select(ServicePrice)
-        .where(ServicePrice.community_id == ctx.current_user.community_id)
-        .order_by(ServicePrice.code, ServicePrice.tier)
-    )
-    return JSONResponse({"items": [price_json(price) for price in prices]})
+    """The community's service catalogue: each code's price at each tier."""
+    prices = service.list_catalogue(ctx.db, ctx.actor, app_clock(ctx.request.app))
+    return model_response(Catalogue(items=[ServicePriceEntry.model_validate(price) for price in prices]))
 
 
 def set_price(ctx: Context) -> Response:
@@ -91,236 +58,120 @@ def set_price(ctx: Context) -> Response:
 
     Completed services keep the price they were billed at.
     """
-    try:
-        tier = PriceTier(ctx.path["tier"])
-    except ValueError:
-        raise ApiError(400, "invalid_tier", f"tier must be one of: {', '.join(PriceTier)}") from None
-    code = ctx.path["code"]
-    price_fen = body_field(ctx, "price_fen", int)
-    if price_fen < 0:
-        raise ApiError(400, "invalid_field", "price_fen may not be negative", field="price_fen")
-    community_id = ctx.current_user.community_id
-    price = ctx.db.scalar(
-        select(ServicePrice).where(
-            ServicePrice.community_id == community_id, ServicePrice.code == code, ServicePrice.tier == tier
-        )
+    body = ctx.payload(PriceBody)
+    change = service.PriceChange(
+        price_fen=body.price_fen,
+        name=body.name,
+        case_kind=body.case_kind,
+        insurance_payable=body.insurance_payable,
     )
-    if price is None:
-        sibling = ctx.db.scalar(
-            select(ServicePrice).where(ServicePrice.community_id == community_id, ServicePrice.code == code)
-        )
-        name = body_field(ctx, "name", str, required=sibling is None) or (sibling.name if sibling else "")
-        price = ServicePrice(
-            community_id=community_id,
-            code=code,
-            name=name,
-            tier=tier,
-            case_kind=sibling.case_kind if sibling else None,
-        )
-        ctx.db.add(price)
-    price.price_fen = price_fen
-    kind = body_field(ctx, "case_kind", str, required=False)
-    if kind is not None:
-        try:
-            price.case_kind = CaseKind(kind)
-        except ValueError:
-            raise ApiError(400, "invalid_field", f"case_kind must be one of: {', '.join(CaseKind)}") from None
-    insured = body_field(ctx, "insurance_payable", bool, required=False)
-    price.insurance_payable = bool(insured) if insured is not None else bool(price.insurance_payable)
-    ctx.db.flush()
-    ctx.audit("catalogue_update", resource_type="service_price", resource_id=f"{code}/{tier.value}")
-    return JSONResponse(price_json(price))
-
-
-def agreement_json(agreement: SettlementAgreement) -> dict[str, object]:
-    return {
-        "id": agreement.id,
-        "provider": {"id": agreement.provider.id, "name": agreement.provider.name},
-        "member": {"id": agreement.member.id, "name": agreement.member.name},
-        "service_code": agreement.service_code,
-        "rule": agreement.rule.value,
-        "rate_bp": agreement.rate_bp,
-        "baseline_cost_rate_bp": agreement.baseline_cost_rate_bp,
-        "baseline_recorded_on": agreement.baseline_recorded_on.isoformat(),
-        "baseline_review_due": baseline_review_due(agreement, utcnow().date()),
-    }
+    price = service.set_price(
+        ctx.db, ctx.actor, app_clock(ctx.request.app), ctx.path["code"], ctx.path["tier"], change
+    )
+    return model_response(ServicePriceEntry.model_validate(price))
 
 
 def list_agreements(ctx: Context) -> Response:
-    agreements = ctx.db.scalars(
-        select(SettlementAgreement)
-        .where(SettlementAgreement.member_institution_id.in_(
-            select(Institution.id).where(billing_institutions(ctx.current_user))
-        ))
-        .order_by(SettlementAgreement.id)
-    )  # fmt: skip
-    return JSONResponse({"items": [agreement_json(agreement) for agreement in agreements]})
+    """The settlement agreements of the member units whose billing the caller may see."""
+    views = service.list_agreements(ctx.db, ctx.actor, app_clock(ctx.request.app))
+    return model_response(AgreementList(items=[Agreement.of(view) for view in views]))
 
 
 def save_agreement(ctx: Context) -> Response:
     """Record (or replace) the agreement of a provider and a member unit for one service code."""
-    provider = _institution(ctx, body_field(ctx, "provider_institution_id", int))
-    member = _institution(ctx, body_field(ctx, "member_institution_id", int))
-    code = body_field(ctx, "service_code", str)
-    try:
-        rule = SettlementRule(body_field(ctx, "rule", str))
-    except ValueError:
-        raise ApiError(400, "invalid_field", "rule must be discount or rebate", field="rule") from None
-    rate_bp = body_field(ctx, "rate_bp", int)
-    baseline_bp = body_field(ctx, "baseline_cost_rate_bp", int)
-    try:
-        recorded_on = date.fromisoformat(body_field(ctx, "baseline_recorded_on", str))
-        validate_rates(rate_bp, baseline_bp)
-    except ValueError as exc:
-        raise ApiError(400, "invalid_agreement", str(exc)) from None
-    agreement = ctx.db.scalar(
-        select(SettlementAgreement).where(
-            SettlementAgreement.provider_institution_id == provider.id,
-            SettlementAgreement.member_institution_id == member.id,
-            SettlementAgreement.service_code == code,
-        )
-    )
-    if agreement is None:
-        agreement = SettlementAgreement(
-            provider_institution_id=provider.id, member_institution_id=member.id, service_code=code
-        )
-        ctx.db.add(agreement)
-    agreement.rule, agreement.rate_bp = rule, rate_bp
-    agreement.baseline_cost_rate_bp, agreement.baseline_recorded_on = baseline_bp, recorded_on
-    ctx.db.flush()
-    ctx.db.refresh(agreement)
-    ctx.audit("agreement_save", resource_type="settlement_agreement", resource_id=agreement.id)
-    return JSONResponse(agreement_json(agreement))
+    body = ctx.payload(AgreementBody)
+    terms = service.AgreementTerms(**body.model_dump())
+    view = service.save_agreement(ctx.db, ctx.actor, app_clock(ctx.request.app), terms)
+    return model_response(Agreement.of(view))
 
 
 def list_items(ctx: Context) -> Response:
     """The month's billable services of the institutions the caller may see."""
-    start, end = parse_month(_month(ctx))
-    visible = select(Institution.id).where(billing_institutions(ctx.current_user))
-    items = ctx.db.scalars(
-        select(BillableItem)
-        .where(
-            BillableItem.completed_at >= start,
-            BillableItem.completed_at < end,
-            BillableItem.member_institution_id.in_(visible)
-            | BillableItem.provider_institution_id.in_(visible),
-        )
-        .order_by(BillableItem.completed_at)
-    ).all()
-    ctx.audit("billing_read", resource_type="billable_item", detail={"count": len(items)})
-    return JSONResponse(
-        {
-            "items": [
-                {
-                    "case_id": item.case_id,
-                    "service_code": item.service_code,
-                    "service_name": item.service_name,
-                    "tier": item.tier.value,
-                    "price_fen": item.price_fen,
-                    "insurance_payable": item.insurance_payable,
-                    "provider_institution_id": item.provider_institution_id,
-                    "member_institution_id": item.member_institution_id,
-                    "completed_at": item.completed_at.isoformat(),
-                }
-                for item in items
-            ]
-        }
-    )
+    items = service.list_items(ctx.db, ctx.actor, app_clock(ctx.request.app), _month(ctx))
+    return model_response(BillableItemList(items=[BillableItemEntry.model_validate(item) for item in items]))
 
 
-def statement_json(statement: Statement) -> dict[str, object]:
-    return {
-        "id": statement.id,
-        "month": statement.month,
-        "state": statement.state.value,
-        "member": {"id": statement.member.id, "name": statement.member.name},
-        "provider": {"id": statement.provider.id, "name": statement.provider.name},
-        "lines": statement.lines,
-        "gross_fen": statement.gross_fen,
-        "net_fen": statement.net_fen,
-        "submitted_at": statement.submitted_at.isoformat(),
-        "checked_at": statement.checked_at.isoformat() if statement.checked_at else None,
-        "invoiced_at": statement.invoiced_at.isoformat() if statement.invoiced_at else None,
-        "baseline_review_due": any(line["baseline_review_due"] for line in statement.lines),
-    }
+def _statements(statements: list[Statement]) -> StatementList:
+    return StatementList(items=[StatementEntry.model_validate(statement) for statement in statements])
 
 
 def submit(ctx: Context) -> Response:
     """Submit a member unit's statements for a past month (a doctor: their own unit's)."""
-    user = ctx.current_user
-    member_id = body_field(ctx, "member_institution_id", int, required=user.role == Role.ADMIN)
-    member = _institution(ctx, member_id if member_id is not None else user.institution_id)
-    month = body_field(ctx, "month", str)
-    try:
-        statements = submit_statements(ctx.db, member, month, user, utcnow())
-    except BillingError as exc:
-        raise _refuse(exc) from None
-    for statement in statements:
-        ctx.db.refresh(statement)
-        ctx.audit("statement_submit", resource_type="statement", resource_id=statement.id)
-    return JSONResponse({"items": [statement_json(statement) for statement in statements]}, status_code=201)
-
-
-def _visible_statements(ctx: Context):  # type: ignore[no-untyped-def]
-    visible = select(Institution.id).where(billing_institutions(ctx.current_user))
-    return select(Statement).where(
-        Statement.member_institution_id.in_(visible) | Statement.provider_institution_id.in_(visible)
+    body = ctx.payload(StatementsBody)
+    statements = service.submit_statements(
+        ctx.db, ctx.actor, app_clock(ctx.request.app), body.month, body.member_institution_id
     )
+    return model_response(_statements(statements), status_code=201)
 
 
 def list_statements(ctx: Context) -> Response:
-    query = _visible_statements(ctx)
-    if ctx.request.query_params.get("month"):
-        query = query.where(Statement.month == _month(ctx))
-    statements = ctx.db.scalars(query.order_by(Statement.month.desc(), Statement.id)).all()
-    return JSONResponse({"items": [statement_json(statement) for statement in statements]})
-
-
-def _statement(ctx: Context) -> Statement:
-    statement = ctx.db.scalar(_visible_statements(ctx).where(Statement.id == ctx.path["statement_id"]))
-    if statement is None:
-        raise not_found("statement")
-    return statement
+    """The statements the caller may see, newest month first (`?month=YYYY-MM` for one month's)."""
+    statements = service.list_statements(ctx.db, ctx.actor, app_clock(ctx.request.app), _month(ctx))
+    return model_response(_statements(statements))
 
 
 def statement_as_csv(ctx: Context) -> Response:
-    statement = _statement(ctx)
-    ctx.audit("statement_export", resource_type="statement", resource_id=statement.id)
-    filename = f"statement-{statement.month}-{statement.member_institution_id}-{statement.provider_institution_id}.csv"
-    return Response(
-        statement_csv(statement),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    """A statement as a CSV sheet."""
+    export = service.export_statement(ctx.db, ctx.actor, app_clock(ctx.request.app), ctx.path["statement_id"])
+    return csv_download(export)
 
 
 def advance(ctx: Context) -> Response:
-    statement = _statement(ctx)
-    try:
-        advance_statement(statement, ctx.path["step"], ctx.current_user, utcnow())
-    except BillingError as exc:
-        raise _refuse(exc) from None
-    ctx.audit(f"statement_{ctx.path['step']}", resource_type="statement", resource_id=statement.id)
-    return JSONResponse(statement_json(statement))
+    """Check a submitted statement or invoice a checked one (`check`, `invoice`)."""
+    statement = service.advance_statement(
+        ctx.db, ctx.actor, app_clock(ctx.request.app), ctx.path["statement_id"], ctx.path["step"]
+    )
+    return model_response(StatementEntry.model_validate(statement))
 
 
 def workload(ctx: Context) -> Response:
-    return JSONResponse(
-        {"month": _month(ctx), "readers": reader_workload(ctx.db, ctx.current_user.community_id, _month(ctx))}
-    )
+    """Completed services per reader of the community in the month (`?month=YYYY-MM`)."""
+    counted = service.workload(ctx.db, ctx.actor, app_clock(ctx.request.app), _month(ctx))
+    return model_response(Workload.model_validate(counted))
 
 
 STATEMENT = "/api/billing/statements/{statement_id:int}"
 
 routes = [
-    api_route("/api/billing/catalogue", list_catalogue, access=Access.only(CLINICAL_ROLES)),
-    api_route("/api/billing/catalogue/{code}/{tier}", set_price, access=ADMIN, methods=["PUT"]),
-    api_route("/api/billing/agreements", list_agreements, access=MEMBERS),
-    api_route("/api/billing/agreements", save_agreement, access=ADMIN, methods=["POST"]),
-    api_route("/api/billing/items", list_items, access=MEMBERS),
-    api_route("/api/billing/statements", list_statements, access=MEMBERS),
-    api_route("/api/billing/statements", submit, access=MEMBERS, methods=["POST"]),
-    api_route(STATEMENT + "/csv", statement_as_csv, access=MEMBERS),
-    api_route(STATEMENT + "/{step}", advance, access=ADMIN, methods=["POST"]),
-    api_route("/api/billing/workload", workload, access=ADMIN),
+    api_route(
+        "/api/billing/catalogue", list_catalogue, access=Access.only(CLINICAL_ROLES), response=Catalogue
+    ),
+    api_route(
+        "/api/billing/catalogue/{code}/{tier}",
+        set_price,
+        access=ADMIN,
+        methods=["PUT"],
+        body=PriceBody,
+        response=ServicePriceEntry,
+    ),
+    api_route("/api/billing/agreements", list_agreements, access=MEMBERS, response=AgreementList),
+    api_route(
+        "/api/billing/agreements",
+        save_agreement,
+        access=ADMIN,
+        methods=["POST"],
+        body=AgreementBody,
+        response=Agreement,
+    ),
+    api_route("/api/billing/items", list_items, access=MEMBERS, response=BillableItemList),
+    api_route("/api/billing/statements", list_statements, access=MEMBERS, response=StatementList),
+    api_route(
+        "/api/billing/statements",
+        submit,
+        access=MEMBERS,
+        methods=["POST"],
+        body=StatementsBody,
+        response=StatementList,
+        status=201,
+    ),
+    api_route(STATEMENT + "/csv", statement_as_csv, access=MEMBERS, produces=CSV),
+    api_route(
+        STATEMENT + "/{step}",
+        advance,
+        access=ADMIN,
+        methods=["POST"],
+        consumes=NO_CONTENT,
+        response=StatementEntry,
+    ),
+    api_route("/api/billing/workload", workload, access=ADMIN, response=Workload),
 ]

@@ -1,108 +1,65 @@
-"""Who is who: the community's institutions, colleagues to assign or consult, and a clinic's own patients."""
+"""Who is who over HTTP: the community's institutions, colleagues to assign or consult, and a clinic's
+own patients (`server.community.directory`)."""
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from server.access.policy import CLINICAL_ROLES
-from server.api.routing import Access, ApiError, Context, api_route
-from server.api.serializers import patient_json
-from server.community.models import Institution, Role, User
-from server.patients.models import Patient
-
-# The colleagues a clinical user may pick: readers (a dispatcher assigns), experts (a case is escalated or
-# a consult addressed to one).
-PICKABLE_ROLES = (Role.READER, Role.EXPERT)
-MAX_PATIENTS = 50
+from server.api.routing import Access, ApiError, Context, api_route, model_response
+from server.api.schemas.directory import (
+    Colleague,
+    ColleagueList,
+    CommunityInstitution,
+    InstitutionList,
+    PatientList,
+    PatientSummary,
+)
+from server.community import directory
+from server.community.models import Role
+from server.core.clock import app_clock
 
 
 def list_colleagues(ctx: Context) -> Response:
     """Active readers or experts of the caller's medical community, optionally of one reading centre."""
-    raw_role = ctx.request.query_params.get("role", "")
-    try:
-        role = Role(raw_role)
-    except ValueError:
-        role = None
-    if role not in PICKABLE_ROLES:
-        raise ApiError(400, "invalid_query", "role must be reader or expert")
-    query = (
-        select(User)
-        .join(Institution, Institution.id == User.institution_id)
-        .where(
-            User.role == role,
-            User.active.is_(True),
-            Institution.community_id == ctx.current_user.community_id,
-        )
-        .order_by(User.display_name)
+    query = ctx.request.query_params
+    centre = query.get("centre_id")
+    if centre and not centre.isdigit():
+        raise ApiError(400, "invalid_query", "centre_id must be a whole number")
+    colleagues = directory.list_colleagues(
+        ctx.db, ctx.actor, app_clock(ctx.request.app), query.get("role", ""), int(centre) if centre else None
     )
-    centre = ctx.request.query_params.get("centre_id")
-    if centre:
-        if not centre.isdigit():
-            raise ApiError(400, "invalid_query", "centre_id must be a whole number")
-        query = query.where(User.centre_id == int(centre))
-    return JSONResponse(
-        {
-            "items": [
-                {
-                    "id": user.id,
-                    "display_name": user.display_name,
-                    "role": user.role.value,
-                    "institution": {"id": user.institution.id, "name": user.institution.name},
-                    "centre": {"id": user.centre.id, "name": user.centre.name} if user.centre else None,
-                }
-                for user in ctx.db.scalars(query)
-            ]
-        }
-    )
+    return model_response(ColleagueList(items=[Colleague.model_validate(user) for user in colleagues]))
 
 
 def list_institutions(ctx: Context) -> Response:
     """The member institutions of the caller's medical community, by tier: for agreements and referrals."""
-    institutions = ctx.db.scalars(
-        select(Institution)
-        .where(Institution.community_id == ctx.current_user.community_id)
-        .order_by(Institution.tier, Institution.name)
-    )
-    return JSONResponse(
-        {
-            "items": [
-                {"id": i.id, "name": i.name, "tier": i.tier.value, "parent_id": i.parent_id}
-                for i in institutions
-            ]
-        }
+    institutions = directory.list_institutions(ctx.db, ctx.actor, app_clock(ctx.request.app))
+    return model_response(
+        InstitutionList(items=[CommunityInstitution.model_validate(i) for i in institutions])
     )
 
 
 def search_patients(ctx: Context) -> Response:
     """The caller's institution's patients whose name starts with, or whose ID or health card ends with, `q`."""
-    q = ctx.request.query_params.get("q", "").strip()
-    if not q:
-        raise ApiError(400, "invalid_query", "give a name, or the last digits of the ID or health card, as q")
-    pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    patients = ctx.db.scalars(
-        select(Patient)
-        .where(
-            Patient.institution_id == ctx.current_user.institution_id,
-            or_(
-                Patient.name.like(f"{pattern}%", escape="\\"),
-                Patient.national_id.like(f"%{pattern}", escape="\\"),
-                Patient.health_card_no.like(f"%{pattern}", escape="\\"),
-            ),
-        )
-        .order_by(Patient.name, Patient.id)
-        .limit(MAX_PATIENTS)
-    ).all()
-    ctx.audit(
-        "patient_search",
-        resource_type="patient",
-        detail={"count": len(patients), "ids": [p.id for p in patients]},
+    patients = directory.search_patients(
+        ctx.db, ctx.actor, app_clock(ctx.request.app), ctx.request.query_params.get("q", "")
     )
-    return JSONResponse({"items": [patient_json(patient) for patient in patients]})
+    return model_response(PatientList(items=[PatientSummary.model_validate(p) for p in patients]))
 
 
 routes = [
-    api_route("/api/directory/colleagues", list_colleagues, access=Access.only(CLINICAL_ROLES)),
-    api_route("/api/directory/institutions", list_institutions, access=Access.only(CLINICAL_ROLES)),
-    api_route("/api/patients", search_patients, access=Access.only(Role.REQUESTER)),
+    api_route(
+        "/api/directory/colleagues",
+        list_colleagues,
+        access=Access.only(CLINICAL_ROLES),
+        response=ColleagueList,
+    ),
+    api_route(
+        "/api/directory/institutions",
+        list_institutions,
+        access=Access.only(CLINICAL_ROLES),
+        response=InstitutionList,
+    ),
+    api_route("/api/patients", search_patients, access=Access.only(Role.REQUESTER), response=PatientList),
 ]

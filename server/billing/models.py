@@ -145,3 +145,8 @@ class Statement(Base):
 
     member: Mapped[Institution] = relationship(foreign_keys=[member_institution_id])
     provider: Mapped[Institution] = relationship(foreign_keys=[provider_institution_id])
+
+    @property
+    def baseline_review_due(self) -> bool:
+        """A line's agreement has a baseline cost rate due for review (as of the sheet's computing)."""
+        return any(line["baseline_review_due"] for line in self.lines)

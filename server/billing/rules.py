@@ -25,8 +25,9 @@ from server.billing.models import (
     Statement,
     StatementState,
 )
-from server.cases.models import Case, CaseKind
+from server.cases.models import Case
 from server.community.models import Institution, Tier, User
+from server.core.errors import Conflict, Invalid
 
 BOOKS_TIMEZONE = ZoneInfo("Asia/Shanghai")
 WHOLE_BP = 10_000
@@ -36,12 +37,18 @@ BASELINE_REVIEW_MONTHS = 6
 REMOTE_FOLLOW_UP_CODE = "1110200002"
 
 
-class BillingError(ValueError):
-    """A billing request that cannot be carried out as asked; the message says why."""
+class BillingError(Invalid):
+    """A billing request that cannot be carried out as asked; the detail says why."""
+
+    def __init__(self, detail: str, code: str = "invalid_request") -> None:
+        super().__init__(code, detail)
 
 
-class StatementFinal(BillingError):
+class StatementFinal(Conflict):
     """The statement is past the state the request needs (checked sheets are final)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("statement_final", detail)
 
 
 def price_tier(institution: Institution) -> PriceTier:
@@ -77,11 +84,12 @@ def baseline_review_due(agreement: SettlementAgreement, today: date) -> bool:
 
 def validate_rates(rate_bp: int, baseline_cost_rate_bp: int) -> None:
     if not 0 <= baseline_cost_rate_bp <= WHOLE_BP:
-        raise BillingError("the baseline cost rate must lie between 0 and 100%")
+        raise BillingError("the baseline cost rate must lie between 0 and 100%", "invalid_agreement")
     if not 0 <= rate_bp <= baseline_cost_rate_bp:
         raise BillingError(
             f"the agreed rate ({rate_bp / 100:g}%) may not exceed the service's baseline cost rate "
-            f"({baseline_cost_rate_bp / 100:g}%)"
+            f"({baseline_cost_rate_bp / 100:g}%)",
+            "invalid_agreement",
         )
 
 
@@ -177,27 +185,27 @@ def compute_statement(
     for item in _items(db, month, member_institution_id=member_id, provider_institution_id=provider_id):
         by_code.setdefault(item.service_code, []).append(item)
     lines: list[dict[str, object]] = []
+    gross_fen = net_fen = 0
     for code, items in sorted(by_code.items()):
         agreement = agreements.get(code)
+        gross = sum(item.price_fen for item in items)
+        net = sum(net_owed(item.price_fen, agreement) for item in items)
+        gross_fen, net_fen = gross_fen + gross, net_fen + net
         lines.append(
             {
                 "service_code": code,
                 "service_name": items[0].service_name,
                 "count": len(items),
-                "gross_fen": sum(item.price_fen for item in items),
+                "gross_fen": gross,
                 "rule": agreement.rule.value if agreement else "full_price",
                 "rate_bp": agreement.rate_bp if agreement else 0,
                 "baseline_cost_rate_bp": agreement.baseline_cost_rate_bp if agreement else None,
                 "baseline_review_due": bool(agreement and baseline_review_due(agreement, today)),
-                "net_fen": sum(net_owed(item.price_fen, agreement) for item in items),
+                "net_fen": net,
                 "insurance_payable_count": sum(item.insurance_payable for item in items),
             }
         )
-    return StatementFigures(
-        lines=lines,
-        gross_fen=sum(int(line["gross_fen"]) for line in lines),  # type: ignore[call-overload]
-        net_fen=sum(int(line["net_fen"]) for line in lines),  # type: ignore[call-overload]
-    )
+    return StatementFigures(lines=lines, gross_fen=gross_fen, net_fen=net_fen)
 
 
 def submit_statements(
@@ -281,6 +289,14 @@ CSV_HEADER = ["服务编码 service code", "服务名称 service", "次数 count
               "比例 rate (%)", "基线成本率 baseline (%)", "应结算 net (CNY)"]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class CsvFile:
+    """A CSV download: its file name and its text (with the BOM spreadsheets need)."""
+
+    filename: str
+    text: str
+
+
 def statement_csv(statement: Statement) -> str:
     """The sheet as CSV, with a BOM so spreadsheet programs on Chinese Windows read it as UTF-8."""
     out = io.StringIO()
@@ -308,7 +324,18 @@ def statement_csv(statement: Statement) -> str:
     return out.getvalue()
 
 
-def reader_workload(db: Session, community_id: int, month: str) -> list[dict[str, object]]:
+@dataclass(frozen=True)
+class ReaderWorkload:
+    """One reader's completed services in a month (绩效): how many, and their value in fen."""
+
+    user_id: int
+    username: str
+    display_name: str
+    services: int
+    value_fen: int
+
+
+def reader_workload(db: Session, community_id: int, month: str) -> list[ReaderWorkload]:
     """Completed services per reader in `month` (绩效): count and value, most first."""
     start, end = parse_month(month)
     rows = db.execute(
@@ -330,33 +357,6 @@ def reader_workload(db: Session, community_id: int, month: str) -> list[dict[str
         .order_by(func.count(BillableItem.id).desc(), User.username)
     ).all()
     return [
-        {"user_id": uid, "username": name, "display_name": shown, "services": n, "value_fen": int(value or 0)}
+        ReaderWorkload(user_id=uid, username=name, display_name=shown, services=n, value_fen=int(value or 0))
         for uid, name, shown, n, value in rows
     ]
-
-
-# Demo figures for a new community; the community administrator sets its own prices and agreements.
-DEMO_CATALOGUE: list[tuple[str, str, CaseKind, dict[PriceTier, int], bool]] = [
-    (REMOTE_FOLLOW_UP_CODE, "互联网(远程)复诊", CaseKind.CONSULT,
-     {PriceTier.TERTIARY: 1300, PriceTier.SECONDARY: 900}, True),
-    ("TM-IMAGING-READ", "远程影像诊断", CaseKind.IMAGING, {PriceTier.TERTIARY: 4500, PriceTier.SECONDARY: 3000}, False),
-    ("TM-ECG-READ", "远程心电诊断", CaseKind.ECG, {PriceTier.TERTIARY: 2000, PriceTier.SECONDARY: 1500}, False),
-    ("TM-PATHOLOGY-READ", "远程病理诊断", CaseKind.PATHOLOGY,
-     {PriceTier.TERTIARY: 12000, PriceTier.SECONDARY: 8000}, False),
-]  # fmt: skip
-
-
-def seed_catalogue(db: Session, community_id: int) -> None:
-    for code, name, kind, prices, insured in DEMO_CATALOGUE:
-        for tier, fen in prices.items():
-            db.add(
-                ServicePrice(
-                    community_id=community_id,
-                    code=code,
-                    name=name,
-                    case_kind=kind,
-                    tier=tier,
-                    price_fen=fen,
-                    insurance_payable=insured,
-                )
-            )

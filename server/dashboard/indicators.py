@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from server.billing.models import BillableItem
 from server.billing.rules import parse_month
@@ -106,10 +106,12 @@ class _Scope:
     end: datetime
 
     @property
-    def institutions(self) -> Select[tuple[int]]:
+    def institutions(self) -> Select[int]:
         return select(Institution.id).where(Institution.community_id == self.community_id)
 
-    def within(self, column: ColumnElement[datetime]) -> ColumnElement[bool]:
+    def within(
+        self, column: QueryableAttribute[datetime] | QueryableAttribute[datetime | None]
+    ) -> ColumnElement[bool]:
         return and_(column >= self.start, column < self.end)
 
 
@@ -142,9 +144,9 @@ def _institutions(db: Session, scope: _Scope) -> list[tuple[object, str]]:
     ]
 
 
-def _centres(db: Session, scope: _Scope, *, with_experts: bool) -> list[tuple[object, str]]:
+def _centres(db: Session, scope: _Scope, *, with_experts: bool) -> list[tuple[str, str]]:
     """The community's reading centres (keyed by id as text), and the group of expert-addressed cases."""
-    centres: list[tuple[object, str]] = [
+    centres: list[tuple[str, str]] = [
         (str(centre_id), name)
         for centre_id, name in db.execute(
             select(ReadingCentre.id, ReadingCentre.name)
@@ -223,6 +225,7 @@ def _turnarounds(db: Session, scope: _Scope) -> dict[str, list[float]]:
     minutes: dict[str, list[float]] = defaultdict(list)
     for centre_id, submitted, reported in rows:
         key = EXPERT_GROUP if centre_id is None else str(centre_id)
+        assert submitted is not None and reported is not None  # (the query's conditions)
         minutes[key].append((reported - submitted).total_seconds() / 60)
     return minutes
 
@@ -296,7 +299,7 @@ def urgent_overdue(db: Session, scope: _Scope) -> Indicator:
     )
 
 
-def _outside_county(scope: _Scope) -> Select[tuple[int]]:
+def _outside_county(scope: _Scope) -> Select[int]:
     """Institutions beyond the county: tertiary hospitals and any institution of another community."""
     return select(Institution.id).where(
         or_(Institution.tier == Tier.TERTIARY_HOSPITAL, Institution.community_id != scope.community_id)
@@ -449,7 +452,7 @@ def grassroots_service_share(db: Session, scope: _Scope) -> Indicator:
     )
 
 
-def _held_sessions(scope: _Scope) -> Select[tuple[int]]:
+def _held_sessions(scope: _Scope) -> Select[int]:
     return select(TeachingSession.id).where(
         TeachingSession.community_id == scope.community_id, scope.within(TeachingSession.held_at)
     )

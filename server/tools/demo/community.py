@@ -8,13 +8,15 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.access.actor import Actor
 from server.auth.passwords import hash_password
-from server.billing.rules import seed_catalogue
 from server.cases.models import Case, CaseEvent, CaseKind, CaseStatus, Urgency
 from server.cases.workflow import Action, TargetTimes
 from server.community.models import CentreKind, Community, Institution, ReadingCentre, Role, Tier, User
+from server.core.clock import SYSTEM_CLOCK
 from server.core.orm import utcnow
 from server.patients.models import Patient
+from server.tools.demo.billing import load_catalogue
 from server.tools.demo.referrals import load_referrals
 
 COMMUNITY_NAME = "示范县医共体"
@@ -103,7 +105,7 @@ def load_demo(db: Session, password: str) -> list[DemoLogin]:
     community = Community(name=COMMUNITY_NAME)
     db.add(community)
     db.flush()
-    seed_catalogue(db, community.id)
+    load_catalogue(db, Actor.system(), SYSTEM_CLOCK, community.id)
     institutions: dict[str, Institution] = {}
     for key, name, tier, parent in DEMO_INSTITUTIONS:
         institutions[key] = Institution(

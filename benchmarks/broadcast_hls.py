@@ -4,7 +4,7 @@ per room, so only the file serving should grow with the viewers).
 
 One presenter (aiortc, a clock picture and a tone) records a teaching room on a signalling server
 process of its own; N viewers poll the live playlist every half segment and fetch each new segment
-(tests/test_broadcast.py). The server's CPU time is read from /proc over the viewing window only.
+(tests/support/broadcast.py). The server's CPU time is read from /proc over the viewing window only.
 Needs the development machine's PostgreSQL (a scratch database is made and dropped).
 
     PYTHONPATH=. .venv/bin/python benchmarks/broadcast_hls.py [seconds per run, default 30] [N ...]
@@ -25,18 +25,11 @@ from server.api.app import create_app
 from server.core.db import make_engine, make_session_factory, transaction
 from server.core.migrate import upgrade
 from server.tools.demo.community import load_demo
-from tests.conftest import DEMO_PASSWORD, make_settings
-from tests.support.consult import token
+from tests.support.accounts import DEMO_PASSWORD
+from tests.support.broadcast import Presenter, browsers, go_live, latencies, percentiles, viewers
+from tests.support.consult import new_teaching_session, token
 from tests.support.services import free_port, postgres_database, process_env, running, telemed_command
-from tests.test_broadcast import (
-    Presenter,
-    browsers,
-    create_teaching_room,
-    go_live,
-    latencies,
-    percentiles,
-    viewers,
-)
+from tests.support.settings import make_settings
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -70,7 +63,7 @@ def main(seconds: float, counts: list[int]) -> None:
         engine = make_engine(url)
         with transaction(make_session_factory(engine)) as db:
             load_demo(db, DEMO_PASSWORD)
-        room = create_teaching_room(make_session_factory(engine))
+        room = f"teaching-{new_teaching_session(make_session_factory(engine), '网络收看：胸部CT读片')}"
         api = create_app(settings)
         host, trainee = token(api, "radiologist"), token(api, "trainee")
         port = free_port()

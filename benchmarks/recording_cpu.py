@@ -19,7 +19,7 @@ from pathlib import Path
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from signaling.recording.recorder import RecordingPeer
-from tests.test_recording import MovingBars, Tone
+from tests.support.recording import MovingBars, Tone
 
 
 def recorder(conn: Connection, n: int) -> None:

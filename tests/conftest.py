@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import io
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pydicom
 import pytest
@@ -16,26 +15,18 @@ from starlette.testclient import TestClient
 from server.api.app import create_app
 from server.cases.models import Case, CaseKind, CaseStatus
 from server.community.models import CentreKind, Institution, ReadingCentre, User
-from server.core.config import Settings, load_settings
+from server.core.config import Settings
 from server.core.db import make_engine, make_session_factory, transaction
 from server.core.migrate import upgrade
 from server.storage import open_store
 from server.tools.demo.community import load_demo
+from tests.support.accounts import DEMO_PASSWORD
 from tests.support.live import LivePlatform, live_platform
+from tests.support.people import Person, people
 from tests.support.services import TEST_QUEUE, postgres_database, redis_url
-
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
-DEMO_PASSWORD = "demo-password-for-tests"
-TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+from tests.support.settings import make_settings
 
 _addresses = itertools.count(1)
-
-
-def make_settings(data_dir: Path, **env: str) -> Settings:
-    return load_settings(
-        environ={"TELEMED_DATA_DIR": str(data_dir), "TELEMED_SECRET_KEY": TEST_SECRET, **env}
-    )
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +81,12 @@ def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
         yield test_client
 
 
+@pytest.fixture
+def person(app) -> Iterator[Callable[[str], Person]]:  # type: ignore[no-untyped-def]
+    """`person("village")`: a demo user signed in to the in-process app, each with a client of their own."""
+    yield from people(app)
+
+
 @dataclass(frozen=True)
 class LiveWithCT:
     platform: LivePlatform
@@ -124,13 +121,6 @@ def live_server(settings: Settings, demo: None, session_factory, tmp_path_factor
         ds = pydicom.dcmread(io.BytesIO(series[0]))
         platform.wait_for_thumbnail("radiologist", ds.StudyInstanceUID, ds.SeriesInstanceUID)
         yield LiveWithCT(platform, case_id, ds.StudyInstanceUID, ds.SeriesInstanceUID)
-
-
-def sign_in(client: TestClient, username: str, password: str = DEMO_PASSWORD) -> str:
-    """Sign in with the session cookie; returns the CSRF token for unsafe requests."""
-    response = client.post("/api/auth/login", json={"username": username, "password": password})
-    assert response.status_code == 200, response.text
-    return response.json()["csrf_token"]
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from server.access.models import AuditEvent
 from server.api.app import api_routes
 from server.cases.models import Case
 from server.community.models import Institution
-from tests.conftest import sign_in
+from tests.support.accounts import sign_in
 
 
 def case_of(session_factory, institution_name: str) -> Case:  # type: ignore[no-untyped-def]

@@ -23,17 +23,8 @@ from server.api.routing import Access
 from server.auth.sessions import create_session
 from server.community.models import Role, User
 from server.core.db import transaction
+from tests.support.accounts import USER_OF_ROLE
 
-# One demo user per role.
-USER_OF_ROLE = {
-    Role.REQUESTER: "village",
-    Role.READER: "radiologist",
-    Role.DISPATCHER: "dispatcher",
-    Role.EXPERT: "expert",
-    Role.TRAINEE: "trainee",
-    Role.ADMIN: "admin",
-    Role.AUDITOR: "auditor",
-}
 PATH_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
 MISSING_ID = 987654321
 

@@ -5,7 +5,7 @@ from server.access.models import AuditEvent
 from server.auth.passwords import hash_password
 from server.community.models import Institution, Role, User
 from server.core.db import transaction
-from tests.conftest import DEMO_PASSWORD, sign_in
+from tests.support.accounts import DEMO_PASSWORD, sign_in
 
 
 def audit_events(session_factory, **where) -> list[AuditEvent]:  # type: ignore[no-untyped-def]

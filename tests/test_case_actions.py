@@ -2,114 +2,15 @@
 
 from __future__ import annotations
 
-import itertools
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
-
 import httpx2 as httpx
 import pytest
 from sqlalchemy import select
-from starlette.testclient import TestClient
 
 from server.access.models import AuditEvent
-from server.auth.passwords import hash_password
 from server.cases.models import Report, ReportStatus, SignedReportImmutable
-from server.community.models import Role, User
 from server.core.db import transaction
-from tests.conftest import DEMO_PASSWORD, sign_in
-
-_addresses = itertools.count(1)
-
-IMAGING_REPORT = {
-    "findings": "双肺纹理增多，右下肺野见斑片影。",
-    "impression": "右下肺炎，建议抗感染治疗后复查。",
-}
-
-
-@dataclass
-class Person:
-    """A signed-in user of the in-process app."""
-
-    client: TestClient
-    csrf: str
-    username: str
-
-    def act(self, case_id: int, action: str, **body: Any) -> httpx.Response:
-        return self.client.post(
-            f"/api/cases/{case_id}/actions/{action}", json=body, headers={"X-CSRF-Token": self.csrf}
-        )
-
-    def get(self, path: str, **params: Any) -> httpx.Response:
-        return self.client.get(path, params=params)
-
-    def put(self, path: str, body: Any) -> httpx.Response:
-        return self.client.put(path, json=body, headers={"X-CSRF-Token": self.csrf})
-
-    def post(self, path: str, body: Any = None) -> httpx.Response:
-        return self.client.post(path, json=body, headers={"X-CSRF-Token": self.csrf})
-
-    def new_case(self, kind: str = "imaging", urgency: str = "routine", **extra: Any) -> int:
-        body = {
-            "kind": kind,
-            "urgency": urgency,
-            "clinical_question": "测试：请上级判读",
-            "patient": {"name": "测试患者", "sex": "M", "birth_date": "1970-01-01"},
-            **extra,
-        }
-        created = self.client.post("/api/cases", json=body, headers={"X-CSRF-Token": self.csrf})
-        assert created.status_code == 201, created.text
-        return created.json()["id"]
-
-
-def people(app) -> Iterator[Callable[[str], Person]]:  # type: ignore[no-untyped-def]
-    """Sign people in, each with their own client (and address, so login throttling never interferes)."""
-    opened: list[TestClient] = []
-
-    def signed_in(username: str) -> Person:
-        n = next(_addresses)
-        client = TestClient(app, client=(f"10.88.{n // 250}.{n % 250 + 1}", 40000))
-        client.__enter__()
-        opened.append(client)
-        return Person(client, sign_in(client, username), username)
-
-    yield signed_in
-    for client in opened:
-        client.__exit__(None, None, None)
-
-
-@pytest.fixture
-def person(app) -> Iterator[Callable[[str], Person]]:  # type: ignore[no-untyped-def]
-    yield from people(app)
-
-
-def add_reader(session_factory, like: str = "radiologist") -> str:  # type: ignore[no-untyped-def]
-    """Another reader at the same centre as `like`; returns the username (password: the demo one)."""
-    username = f"{like}-{uuid.uuid4().hex[:6]}"
-    with transaction(session_factory) as db:
-        model = db.scalar(select(User).where(User.username == like))
-        db.add(
-            User(
-                username=username,
-                display_name=f"{model.display_name}二",
-                password_hash=hash_password(DEMO_PASSWORD),
-                role=Role.READER,
-                institution_id=model.institution_id,
-                centre_id=model.centre_id,
-            )
-        )
-    return username
-
-
-def user_id(session_factory, username: str) -> int:  # type: ignore[no-untyped-def]
-    with session_factory() as db:
-        return db.scalar(select(User.id).where(User.username == username))
-
-
-def ok(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    return response.json()
+from tests.support.accounts import add_reader, user_id
+from tests.support.people import IMAGING_REPORT, Person, ok, people
 
 
 def status_of(response: httpx.Response) -> str:

@@ -5,9 +5,9 @@ from starlette.testclient import TestClient
 
 from server.cases.models import Case
 from server.community.models import Institution
-from tests.conftest import sign_in
+from tests.support.accounts import bearer, sign_in
 from tests.support.dicom_factory import ct_series
-from tests.test_dicomweb import bearer, stow
+from tests.support.dicomweb import stow
 
 
 def imaging_case(session_factory) -> int:  # type: ignore[no-untyped-def]

@@ -18,9 +18,9 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import ARTIFACTS
 from tests.support.browser import chromium
 from tests.support.dicom_factory import ct_series
+from tests.support.paths import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 

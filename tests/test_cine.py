@@ -21,8 +21,7 @@ from imaging.dicom.cine import cine_frame_rate
 from server.access.models import AuditEvent
 from server.dicom.previews import cine_key
 from server.storage import open_store
-from tests.support.dicom_factory import ct_series, multiframe_us
-from tests.test_dicomweb_conformance import rewritten
+from tests.support.dicom_factory import ct_series, multiframe_us, rewritten
 
 # H.264 at the encoder's default quality over speckle: measured ≈ 4 grey levels on average per pixel.
 MAX_MEAN_ABS_DIFFERENCE = 8.0

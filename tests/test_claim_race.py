@@ -10,7 +10,7 @@ import httpx2 as httpx
 from sqlalchemy import select
 
 from server.cases.models import Case, CaseEvent
-from tests.test_case_actions import add_reader
+from tests.support.accounts import add_reader
 
 ROUNDS = 10
 

@@ -16,51 +16,31 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2 as httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
-from sqlalchemy import select
+from playwright.sync_api import Browser, expect, sync_playwright
 
-from server.cases.models import Case
-from server.community.models import Institution
-from server.core.config import Settings
-from server.core.db import transaction
-from tests.conftest import DEMO_PASSWORD
+from tests.support.accounts import DEMO_PASSWORD
 from tests.support.browser import CHROMIUM, FLAGS, SEEN, chromium, screenshot, signed_in_page
-from tests.support.consult import MIN_AUDIO_FRAMES, MIN_VIDEO_FRAMES, platform_with_signalling
+from tests.support.consult import MIN_AUDIO_FRAMES, MIN_VIDEO_FRAMES
+from tests.support.consult_browser import (
+    ConsultPlatform,
+    assert_playing,
+    consult_platform,
+    fake_capture,
+    leave_consults,
+    open_consult,
+    remote_tile,
+)
 from tests.support.live import LivePlatform
-from tests.support.media_fixtures import HEIGHT, WIDTH, capture_files
+from tests.support.media_fixtures import HEIGHT, WIDTH
 from tests.support.rtc import RtcPeer
 
+__all__ = ["consult_platform"]  # a fixture, imported for pytest
+
 pytestmark = pytest.mark.browser
-
-FAKE_MEDIA = [
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-]
-
-# Whether a remote <video> is really playing: decoded frames with a size, and its clock moving on.
-PLAYING_JS = """
-async (video) => {
-  const t0 = video.currentTime;
-  await new Promise((resolve) => setTimeout(resolve, 700));
-  return video.videoWidth > 0 && video.currentTime > t0;
-}
-"""
-
-
-def fake_capture(directory: Path) -> list[str]:
-    """Chromium flags for a fake camera and microphone playing the generated moving picture and tone."""
-    camera, microphone = capture_files(directory)
-    return [
-        *FAKE_MEDIA,
-        f"--use-file-for-fake-video-capture={camera}",
-        f"--use-file-for-fake-audio-capture={microphone}",
-    ]
 
 
 @pytest.fixture
@@ -85,57 +65,6 @@ def one_browser(tmp_path: Path) -> Iterator[Browser]:
             yield browser
         finally:
             leave_consults(browser)
-
-
-def leave_consults(browser: Browser) -> None:
-    """Leave open consults by the page's own way out, whose unmount sends `bye`: a browser closed in a room
-    would stay there "away" for the grace period, an extra tile in the next test's room."""
-    for context in browser.contexts:
-        for page in context.pages:
-            back = page.get_by_test_id("consult-back")
-            if back.count():
-                back.click()
-                expect(page.get_by_test_id("consult-page")).to_have_count(0, timeout=SEEN)
-
-
-@dataclass(frozen=True)
-class ConsultPlatform:
-    platform: LivePlatform
-    case_id: int
-
-
-@pytest.fixture(scope="module")
-def consult_platform(
-    settings: Settings, demo: None, session_factory, tmp_path_factory
-) -> Iterator[ConsultPlatform]:  # type: ignore[no-untyped-def]
-    """API, worker and signalling server; the API hands out the signalling server's port."""
-    with transaction(session_factory) as db:
-        case_id = db.scalar(
-            select(Case.id)
-            .join(Institution)
-            .where(Institution.name == "青山村卫生室", Case.kind == "imaging")
-        )
-    with platform_with_signalling(settings, tmp_path_factory.mktemp("consult")) as (platform, _port):
-        yield ConsultPlatform(platform, case_id)
-
-
-def open_consult(page: Page, url: str, case_id: int) -> None:
-    page.goto(f"{url}/cases/{case_id}")
-    page.get_by_test_id("case-consult").click()
-    expect(page.get_by_test_id("consult-page")).to_have_attribute("data-phase", "in_room", timeout=SEEN)
-
-
-def remote_tile(page: Page) -> Locator:
-    return page.get_by_test_id("consult-remote-tile")
-
-
-def assert_playing(page: Page) -> None:
-    video = remote_tile(page).get_by_test_id("consult-video")
-    expect(video).to_be_visible(timeout=SEEN)
-    for _ in range(20):
-        if video.evaluate(PLAYING_JS):
-            return
-    pytest.fail("the remote video never played")
 
 
 def test_two_browsers_see_each_other_chat_and_go_audio_only(

@@ -30,11 +30,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from server.cases.models import Case, CaseKind
 from server.community.models import Institution, User
-from tests.conftest import DEMO_PASSWORD
 from tests.support import wsi_factory
+from tests.support.accounts import DEMO_PASSWORD
 from tests.support.browser import CHROMIUM, FLAGS, SEEN, screenshot, signed_in_page
-from tests.support.dicom_factory import ct_series
-from tests.test_consult_browser import (
+from tests.support.consult_browser import (
     ConsultPlatform,
     assert_playing,
     consult_platform,
@@ -42,6 +41,7 @@ from tests.test_consult_browser import (
     leave_consults,
     open_consult,
 )
+from tests.support.dicom_factory import ct_series
 
 __all__ = ["consult_platform"]
 

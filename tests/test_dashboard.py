@@ -30,8 +30,8 @@ from server.core.clock import SYSTEM_CLOCK, FixedClock
 from server.core.db import transaction
 from server.referrals.models import Referral, ReferralDirection, ReferralState
 from server.tools.demo.billing import load_catalogue
-from tests.conftest import DEMO_PASSWORD
-from tests.test_case_actions import Person, ok, people
+from tests.support.accounts import DEMO_PASSWORD
+from tests.support.people import Person, ok, people
 
 CST = ZoneInfo("Asia/Shanghai")
 APRIL, MARCH = "2026-04", "2026-03"
@@ -568,11 +568,6 @@ def test_another_community_sees_only_its_own(played, person, session_factory) ->
     assert demo["community"]["id"] != played.community_id
     with session_factory() as db:
         assert dashboard_figures(demo) == rounded(sql_figures(db, demo["community"]["id"], APRIL))
-
-
-@pytest.fixture
-def person(app):  # type: ignore[no-untyped-def]
-    yield from people(app)
 
 
 def test_only_the_community_administrator_sees_the_dashboard(played) -> None:  # type: ignore[no-untyped-def]

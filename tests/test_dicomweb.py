@@ -1,9 +1,5 @@
 """DICOM in by STOW-RS, found by QIDO-RS, returned unchanged by WADO-RS; bad files leave nothing behind."""
 
-import email.parser
-import email.policy
-import uuid
-
 import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
@@ -11,42 +7,9 @@ from starlette.testclient import TestClient
 from server.cases.models import Case, StoredFile
 from server.community.models import Institution
 from server.dicom.models import DicomConflict, DicomInstance
-from tests.conftest import DEMO_PASSWORD
+from tests.support.accounts import bearer
 from tests.support.dicom_factory import ct_series, truncated
-
-
-def multipart(parts: list[bytes]) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    body = b"".join(
-        b"--" + boundary.encode() + b"\r\nContent-Type: application/dicom\r\n\r\n" + part + b"\r\n"
-        for part in parts
-    )
-    return (
-        body + b"--" + boundary.encode() + b"--\r\n",
-        f'multipart/related; type="application/dicom"; boundary={boundary}',
-    )
-
-
-def split_multipart(content_type: str, body: bytes) -> list[bytes]:
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + body
-    )
-    return [part.get_payload(decode=True) for part in message.iter_parts()]
-
-
-def bearer(client: TestClient, username: str) -> dict[str, str]:
-    response = client.post(
-        "/api/auth/login", json={"username": username, "password": DEMO_PASSWORD, "bearer": True}
-    )
-    return {"Authorization": f"Bearer {response.json()['token']}"}
-
-
-def stow(client: TestClient, headers: dict[str, str], parts: list[bytes], case_id: int | None = None):  # type: ignore[no-untyped-def]
-    body, content_type = multipart(parts)
-    query = f"?case={case_id}" if case_id else ""
-    return client.post(
-        f"/dicomweb/studies{query}", content=body, headers={**headers, "Content-Type": content_type}
-    )
+from tests.support.dicomweb import split_multipart, stow, uids
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +25,6 @@ def village_case(session_factory) -> int:  # type: ignore[no-untyped-def]
             .join(Institution)
             .where(Institution.name == "青山村卫生室", Case.kind == "imaging")
         )
-
-
-def uids(response_json: dict) -> list[str]:
-    return [item["00081155"]["Value"][0] for item in response_json.get("00081199", {}).get("Value", [])]
 
 
 def test_stow_qido_wado_round_trip(client: TestClient, series, village_case, session_factory) -> None:  # type: ignore[no-untyped-def]

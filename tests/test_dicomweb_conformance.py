@@ -16,23 +16,13 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from server.access.models import AuditEvent
-from tests.support.dicom_factory import bitmap_frames, ct_series, mr_instance, multiframe_us
-from tests.test_dicomweb import bearer, split_multipart, stow
-from tests.test_previews import parts
+from tests.support.accounts import bearer
+from tests.support.dicom_factory import bitmap_frames, ct_series, mr_instance, multiframe_us, rewritten
+from tests.support.dicomweb import parts, split_multipart, stow
 
 # What OHIF sends for one frame (its default `wadors` image loader request).
 OHIF_FRAME_ACCEPT = 'multipart/related; type="application/octet-stream"; transfer-syntax=*'
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
-
-
-def rewritten(data: bytes, **attributes: object) -> bytes:
-    """The same instance with some attributes replaced (e.g. another StudyDate)."""
-    ds = pydicom.dcmread(io.BytesIO(data))
-    for keyword, value in attributes.items():
-        setattr(ds, keyword, value)
-    out = io.BytesIO()
-    ds.save_as(out, enforce_file_format=True)
-    return out.getvalue()
 
 
 def value(item: dict, tag: str) -> object:

@@ -14,13 +14,10 @@ import base64
 import io
 import json
 import shutil
-import socket
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pydicom
@@ -38,7 +35,7 @@ from server.dicom.models import DicomInstance
 from server.dimse.scp import CANNOT_UNDERSTAND, OUT_OF_RESOURCES, SUCCESS, resolve_peers
 from server.storage import open_store
 from tests.support.dicom_factory import ct_series, truncated
-from tests.support.services import free_port, running, telemed_command
+from tests.support.dimse import Scp, dimse_process, storescu, write_files
 
 # pydicom test files with distinct SOP instance UIDs, each with the storescu option that proposes its
 # transfer syntax (besides the uncompressed ones).
@@ -54,43 +51,6 @@ REENCODED_BY_STORESCU = {
 }
 
 
-@dataclass(frozen=True)
-class Scp:
-    port: int
-    log: Path
-    queue: Path
-
-
-@contextmanager
-def dimse_process(settings: Settings, peers: str, folder: Path, **env: str) -> Iterator[Scp]:
-    """`telemed dimse` as its own process, on the test database and filesystem store, once it listens.
-
-    Its task queue is a filesystem queue of its own in `folder`, with no worker, to see what it asks for.
-    """
-    port, log = free_port(), folder / "dimse.log"
-    env = {
-        "TELEMED_DATA_DIR": str(folder),
-        "TELEMED_STORAGE_ROOT": str(settings.storage_root),
-        "TELEMED_DATABASE_URL": settings.database_url,
-        "TELEMED_SECRET_KEY": settings.secret_key,
-        "TELEMED_DIMSE_PORT": str(port),
-        "TELEMED_DIMSE_PEERS": peers,
-        **env,
-    }
-    with running(telemed_command("dimse"), env, log=log) as process:
-        deadline = time.monotonic() + 20
-        while True:
-            assert process.poll() is None, f"telemed dimse exited:\n{log.read_text()}"
-            assert time.monotonic() < deadline, f"telemed dimse is not listening:\n{log.read_text()}"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield Scp(port, log, folder / "broker" / "queue")
-        assert process.poll() is None, f"telemed dimse stopped:\n{log.read_text()}"
-
-
 @pytest.fixture(scope="module")
 def scp(settings: Settings, village_id: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scp]:
     with dimse_process(settings, f"VILLAGE_DR={village_id}:village", tmp_path_factory.mktemp("dimse")) as scp:
@@ -100,25 +60,6 @@ def scp(settings: Settings, village_id: int, tmp_path_factory: pytest.TempPathFa
 def echoscu(scp: Scp, calling: str = "VILLAGE_DR") -> subprocess.CompletedProcess[str]:
     command = ["echoscu", "-aec", "TELEMED", "-aet", calling, "127.0.0.1", str(scp.port)]
     return subprocess.run(command, capture_output=True, text=True, timeout=30)
-
-
-def storescu(scp: Scp, *files: Path, propose: str | None = None) -> subprocess.CompletedProcess[str]:
-    """One association for all `files`; with `propose`, only for their SOP classes (`-R`)."""
-    options = ["-R", propose] if propose else []
-    return subprocess.run(
-        ["storescu", "-v", *options, "-aec", "TELEMED", "-aet", "VILLAGE_DR", "127.0.0.1", str(scp.port)]
-        + [str(path) for path in files],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-
-
-def write_files(folder: Path, instances: list[bytes]) -> list[Path]:
-    paths = [folder / f"{index}.dcm" for index in range(len(instances))]
-    for path, data in zip(paths, instances, strict=True):
-        path.write_bytes(data)
-    return paths
 
 
 def after_meta(data: bytes) -> bytes:

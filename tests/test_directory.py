@@ -7,7 +7,7 @@ from starlette.testclient import TestClient
 
 from server.access.models import AuditEvent
 from server.community.models import ReadingCentre
-from tests.conftest import sign_in
+from tests.support.accounts import sign_in
 
 
 def test_dispatcher_lists_the_readers_of_a_centre_and_a_reader_the_experts(

@@ -16,9 +16,9 @@ from server.access.models import AuditEvent
 from server.cases.models import Case, CaseKind, StoredFile
 from server.community.models import Institution
 from server.ecg.models import EcgRecord
-from tests.conftest import sign_in
 from tests.support import ecg_factory
-from tests.test_uploads import bearer, create, patch
+from tests.support.accounts import bearer, sign_in
+from tests.support.uploads import create, patch
 
 MORTARA = Path(get_testdata_file("waveform_ecg.dcm")).read_bytes()
 

@@ -4,14 +4,11 @@ referral up), filters the list by colour and re-triages with a reason, each chan
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
-
-from tests.test_case_actions import Person, ok, people
-from tests.test_referrals import (
+from tests.support.people import Person, ok
+from tests.support.referrals import (
     booked_referral,
     check_identity,
     county_id,
@@ -20,11 +17,6 @@ from tests.test_referrals import (
     referable_case,
     state_after,
 )
-
-
-@pytest.fixture
-def person(app) -> Iterator[Callable[[str], Person]]:  # type: ignore[no-untyped-def]
-    yield from people(app)
 
 
 def discharge_plan(colour: str = "red") -> dict[str, Any]:

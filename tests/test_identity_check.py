@@ -4,7 +4,7 @@ typos), a mismatch refused and audited, and a check valid for one user and refer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -14,8 +14,7 @@ from server.access.models import AuditEvent
 from server.core.clock import FixedClock
 from server.patients.identity import InvalidIdentifier, validate_national_id
 from server.referrals.models import IdentityCheck
-from tests.test_case_actions import Person, people
-from tests.test_referrals import (
+from tests.support.referrals import (
     HEALTH_CARD,
     NATIONAL_ID,
     OTHER_NATIONAL_ID,
@@ -23,11 +22,6 @@ from tests.test_referrals import (
     check_identity,
     refusals,
 )
-
-
-@pytest.fixture
-def person(app) -> Iterator[Callable[[str], Person]]:  # type: ignore[no-untyped-def]
-    yield from people(app)
 
 
 @pytest.fixture

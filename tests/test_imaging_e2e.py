@@ -9,7 +9,7 @@ from dicomweb_client.api import DICOMwebClient
 
 from server.dicom.ingest import dataset_digest
 from tests.support.dicom_factory import ct_series
-from tests.test_dimse import dimse_process, storescu, write_files
+from tests.support.dimse import dimse_process, storescu, write_files
 
 
 @pytest.fixture

@@ -21,11 +21,11 @@ from server.dicom.ingest import instance_key
 from server.dicom.models import DicomConflict, DicomInstance
 from server.storage import ChecksumMismatch, FilesystemStore, ObjectNotFound
 from server.storage.base import NewObject
+from tests.support.accounts import bearer
 from tests.support.dicom_factory import ct_series, truncated
+from tests.support.dicomweb import split_multipart, stow, uids
+from tests.support.paths import ROOT
 from tests.support.services import process_env
-from tests.test_dicomweb import bearer, split_multipart, stow, uids
-
-ROOT = Path(__file__).resolve().parent.parent
 
 # Runs in a real process that ingests a batch into the test database and store, then dies the way a
 # killed server does: after the objects are stored and the index rows written, before the commit.

@@ -19,7 +19,7 @@ from server.api.app import api_routes
 from server.auth.sessions import create_session
 from server.community.models import User
 from server.core.db import transaction
-from tests.test_access_matrix import USER_OF_ROLE
+from tests.support.accounts import USER_OF_ROLE
 
 HUGE = 2**40
 INT_FIELDS = sorted(

@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from server.api.app import api_routes
 from server.community.models import Role
-from tests.conftest import sign_in
+from tests.support.accounts import sign_in
 
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 

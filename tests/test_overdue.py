@@ -13,14 +13,8 @@ from server.core.clock import FixedClock
 from server.core.config import Settings
 from server.core.db import transaction
 from tests.support.services import process_env, running, telemed_command
-from tests.test_case_actions import people
-from tests.test_worker import wait_for_run
+from tests.support.task_runs import wait_for_run
 from worker.app import make_celery
-
-
-@pytest.fixture
-def person(app):  # type: ignore[no-untyped-def]
-    yield from people(app)
 
 
 @pytest.fixture

@@ -24,9 +24,10 @@ from server.dicom.models import DicomInstance, DicomSeries
 from server.dicom.previews import PREVIEW_SIZES, preview_key, thumbnail_key
 from server.storage import ObjectStore, open_store
 from server.tools.demo.community import load_demo
-from tests.conftest import DEMO_PASSWORD, make_settings
+from tests.support.accounts import DEMO_PASSWORD
 from tests.support.dicom_factory import ct_series
 from tests.support.services import running, telemed_command
+from tests.support.settings import make_settings
 from worker.app import make_celery
 from worker.sweeps import missing_previews
 

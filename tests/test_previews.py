@@ -1,7 +1,5 @@
 """Worker-rendered previews and the WADO-RS frames/rendered answers, on a live server and worker."""
 
-import email.parser
-import email.policy
 import io
 import time
 
@@ -13,13 +11,7 @@ from sqlalchemy import func, select
 
 from imaging.dicom import render_frame
 from server.dicom.models import DicomInstance, DicomSeries
-
-
-def parts(response: httpx.Response) -> list[bytes]:
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        f"Content-Type: {response.headers['content-type']}\r\n\r\n".encode() + response.content
-    )
-    return [part.get_payload(decode=True) for part in message.iter_parts()]
+from tests.support.dicomweb import parts
 
 
 def wait_all_previews(session_factory, series_uid: str, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]

@@ -4,8 +4,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.api.app import create_app
-from tests.conftest import make_settings
 from tests.support.s3server import S3Server
+from tests.support.settings import make_settings
 
 
 @pytest.fixture

@@ -6,23 +6,18 @@ import io
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
 from server.access.models import AuditEvent
 from server.cases.models import CaseKind
 from server.cases.report_pdf import PrintedReport, Section, render
-from tests.test_case_actions import IMAGING_REPORT, ok, people, user_id
+from tests.support.accounts import user_id
+from tests.support.people import IMAGING_REPORT, ok
 
 CST = ZoneInfo("Asia/Shanghai")
 NATIONAL_ID = "110101195803141228"
 QUESTION = "胸部正位片：咳嗽两周，排除肺炎"
-
-
-@pytest.fixture
-def person(app):  # type: ignore[no-untyped-def]
-    yield from people(app)
 
 
 def pdf_text(content: bytes) -> list[str]:

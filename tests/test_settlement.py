@@ -23,7 +23,7 @@ from server.cases.models import Case, CaseKind, CaseStatus
 from server.community.models import Institution, User
 from server.core.db import transaction
 from server.patients.models import Patient
-from tests.conftest import sign_in
+from tests.support.accounts import sign_in
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 MONTH = "2026-06"

@@ -11,9 +11,9 @@ import time
 import pytest
 from playwright.sync_api import Page
 
-from tests.conftest import ARTIFACTS
 from tests.support.browser import chromium
-from tests.test_viewer_browser import READY, sign_in, viewer_api
+from tests.support.paths import ARTIFACTS
+from tests.support.viewer import READY, sign_in, viewer_api
 
 pytestmark = pytest.mark.browser
 

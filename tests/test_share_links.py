@@ -20,9 +20,9 @@ from server.community.models import Institution, User
 from server.core.db import transaction
 from server.core.orm import utcnow
 from server.sharing.models import ShareLink
-from tests.conftest import DEMO_PASSWORD, sign_in
+from tests.support.accounts import DEMO_PASSWORD, bearer, sign_in
 from tests.support.dicom_factory import ct_series
-from tests.test_dicomweb import bearer, split_multipart, stow
+from tests.support.dicomweb import split_multipart, stow
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from server.access.models import AuditEvent
-from tests.conftest import sign_in
 from tests.support import wsi_factory
-from tests.test_wsi_api import post_slide
+from tests.support.accounts import sign_in
+from tests.support.slides import post_slide
 
 LINE = {"tool": "line", "points": [{"x": 100, "y": 100}, {"x": 400, "y": 500}], "label": "肿瘤最大径"}
 SQUARE = {

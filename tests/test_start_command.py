@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ARTIFACTS, ROOT
 from tests.support.browser import chromium
+from tests.support.paths import ARTIFACTS, ROOT
 from tests.support.services import free_port, wait_for_http
 
 pytestmark = pytest.mark.browser

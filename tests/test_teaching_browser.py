@@ -27,7 +27,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from server.core.config import Settings
-from tests.conftest import DEMO_PASSWORD
+from tests.support.accounts import DEMO_PASSWORD
 from tests.support.browser import SEEN, chromium, screenshot, signed_in_page
 from tests.support.consult import (
     consent,

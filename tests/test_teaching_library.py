@@ -48,8 +48,8 @@ from tests.support.consult import (
     worker,
 )
 from tests.support.dicom_factory import ct_series, multiframe_us
+from tests.support.dicomweb import split_multipart, stow
 from tests.support.rtc import RtcPeer
-from tests.test_dicomweb import split_multipart, stow
 
 __all__ = ["worker"]  # fixtures, imported for pytest
 

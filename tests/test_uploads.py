@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import os
@@ -32,65 +31,11 @@ from server.dicom.models import DicomInstance, DicomStudy
 from server.storage import open_store
 from server.uploads.models import Upload, UploadState
 from server.uploads.service import chunk_prefix
-from tests.conftest import DEMO_PASSWORD, sign_in
+from tests.support.accounts import bearer, sign_in
 from tests.support.dicom_factory import ct_series, truncated
-
-TUS = {"Tus-Resumable": "1.0.0"}
-CHUNK = "application/offset+octet-stream"
-
+from tests.support.uploads import CHUNK, TUS, b64, create, metadata, patch
 
 # -- helpers ---------------------------------------------------------------------------------------
-
-
-def b64(value: str | bytes) -> str:
-    return base64.b64encode(value.encode() if isinstance(value, str) else value).decode()
-
-
-def metadata(
-    data: bytes, *, sha256: str | None = None, case_id: int | None = None, name: str = "图像.dcm"
-) -> str:
-    pairs = {
-        "filename": name,
-        "filetype": "application/dicom",
-        "sha256": sha256 or hashlib.sha256(data).hexdigest(),
-    }
-    if case_id is not None:
-        pairs["case_id"] = str(case_id)
-    return ",".join(f"{key} {b64(value)}" for key, value in pairs.items())
-
-
-def bearer(client: TestClient, username: str) -> dict[str, str]:
-    response = client.post(
-        "/api/auth/login", json={"username": username, "password": DEMO_PASSWORD, "bearer": True}
-    )
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['token']}"}
-
-
-def create(http, headers: dict[str, str], data: bytes, base: str = "", **meta) -> str:  # type: ignore[no-untyped-def]
-    response = http.post(
-        f"{base}/api/uploads",
-        headers={
-            **headers,
-            **TUS,
-            "Upload-Length": str(len(data)),
-            "Upload-Metadata": metadata(data, **meta),
-        },
-    )
-    assert response.status_code == 201, response.text
-    assert response.headers["Upload-Expires"].endswith(" GMT")
-    location = response.headers["Location"]
-    assert re.fullmatch(r"/api/uploads/[A-Za-z0-9_-]{32}", location)
-    return base + location
-
-
-def patch(http, url: str, headers: dict[str, str], offset: int, body, checksum: bool = False):  # type: ignore[no-untyped-def]
-    extra = {"Upload-Checksum": f"sha256 {b64(hashlib.sha256(body).digest())}"} if checksum else {}
-    return http.patch(
-        url,
-        content=body,
-        headers={**headers, **TUS, "Upload-Offset": str(offset), "Content-Type": CHUNK, **extra},
-    )
 
 
 def head_offset(http, url: str, headers: dict[str, str]) -> int:  # type: ignore[no-untyped-def]

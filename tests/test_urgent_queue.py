@@ -17,8 +17,8 @@ from server.api.app import create_app
 from server.cases.models import Case, Urgency
 from server.core.config import Settings
 from server.slides.models import Slide
-from tests.conftest import sign_in
 from tests.support import wsi_factory
+from tests.support.accounts import sign_in
 from tests.support.services import process_env, running, telemed_command
 
 

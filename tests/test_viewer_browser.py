@@ -8,26 +8,12 @@ doctor's case carrying a 30-slice CT study). The viewer exposes a read-only test
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page
 
-from tests.conftest import ARTIFACTS
 from tests.support.browser import chromium
+from tests.support.paths import ARTIFACTS
+from tests.support.viewer import READY, sign_in, viewer_api
 
 pytestmark = pytest.mark.browser
-
-READY = "[data-testid=viewer-status][data-state=ready]"
-
-
-def viewer_api(page: Page, call: str):  # type: ignore[no-untyped-def]
-    return page.evaluate(f"window.__viewer.{call}")
-
-
-def sign_in(page: Page, base_url: str, password: str) -> None:
-    page.goto(f"{base_url}/login")
-    page.get_by_test_id("login-username").fill("radiologist")
-    page.get_by_test_id("login-password").fill(password)
-    page.get_by_test_id("login-submit").click()
-    page.get_by_test_id("app-shell").wait_for(timeout=15000)
 
 
 def test_radiologist_reads_the_ct_and_saves_a_measurement(live_server) -> None:  # type: ignore[no-untyped-def]

@@ -2,7 +2,6 @@
 
 import hashlib
 import io
-import time
 from pathlib import Path
 
 import pytest
@@ -11,9 +10,10 @@ from sqlalchemy import select
 from server.cases.models import StoredFile
 from server.core.config import Settings
 from server.core.db import transaction
-from server.core.task_runs import TaskRun, TaskState
+from server.core.task_runs import TaskState
 from server.storage import open_store
 from tests.support.services import process_env, running, telemed_command
+from tests.support.task_runs import wait_for_run
 from worker.app import make_celery
 
 
@@ -39,17 +39,6 @@ def stored_file(session_factory, settings: Settings, key: str, content: bytes, r
         db.add(row)
         db.flush()
         return row.id
-
-
-def wait_for_run(session_factory, task_id: str, log: Path, timeout: float = 60) -> TaskRun:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with session_factory() as db:
-            run = db.get(TaskRun, task_id)
-            if run is not None and run.state in {TaskState.SUCCEEDED, TaskState.FAILED}:
-                return run
-        time.sleep(0.2)
-    raise AssertionError(f"task {task_id} did not finish; worker log:\n{log.read_text()[-3000:]}")
 
 
 def test_worker_verifies_an_intact_and_a_corrupted_object(worker_process, settings, session_factory) -> None:  # type: ignore[no-untyped-def]
@@ -90,7 +79,7 @@ def test_embedded_worker_needs_no_broker_server(tmp_path: Path) -> None:
     """Embedded default: SQLite and kombu's filesystem queue, the worker a plain child process."""
     from server.core.db import make_engine, make_session_factory
     from server.core.migrate import upgrade
-    from tests.conftest import make_settings
+    from tests.support.settings import make_settings
 
     settings = make_settings(tmp_path)
     assert settings.broker_url == "filesystem://" and settings.database_url.startswith("sqlite")

@@ -27,9 +27,10 @@ from server.dicom.models import DicomInstance
 from server.dicom.previews import PREVIEW_SIZES, preview_key
 from server.storage import open_store
 from server.tools.demo.community import load_demo
-from tests.conftest import DEMO_PASSWORD, make_settings
+from tests.support.accounts import DEMO_PASSWORD
 from tests.support.dicom_factory import multiframe_us
 from tests.support.services import process_env, redis_url, running, telemed_command
+from tests.support.settings import make_settings
 from worker.app import make_celery
 
 FRAMES = 60

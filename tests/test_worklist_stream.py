@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from server.access.models import AuditEvent
 from server.community.models import User
-from tests.test_case_actions import add_reader
+from tests.support.accounts import add_reader
 
 WAIT_SECONDS = 10
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import time
-import zipfile
 from pathlib import Path
 
 import httpx2 as httpx
@@ -20,9 +19,10 @@ from server.access.models import AuditEvent
 from server.cases.models import StoredFile
 from server.slides.ingest import tile_key
 from server.slides.models import Slide
-from tests.conftest import sign_in
 from tests.support import wsi_factory
-from tests.test_wsi_formats import CACHE
+from tests.support.accounts import sign_in
+from tests.support.slides import post_slide, zipped
+from tests.support.wsi_factory import CACHE
 
 
 @pytest.fixture(scope="module")
@@ -42,28 +42,11 @@ def slides(tmp_path_factory) -> dict[str, bytes]:  # type: ignore[no-untyped-def
     }
 
 
-def zipped(files: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(f"series/{name}", data)
-    return out.getvalue()
-
-
 def counts(session_factory) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     with session_factory() as db:
         return db.scalar(select(func.count()).select_from(Slide)), db.scalar(
             select(func.count()).select_from(StoredFile)
         )
-
-
-def post_slide(client, csrf: str, case_id: int, data: bytes, filename: str):  # type: ignore[no-untyped-def]
-    return client.post(
-        f"/api/cases/{case_id}/slides",
-        params={"filename": filename},
-        content=data,
-        headers={"X-CSRF-Token": csrf, "Content-Type": "application/octet-stream"},
-    )
 
 
 def test_broken_and_unsupported_slides_get_a_clear_4xx_and_leave_nothing(

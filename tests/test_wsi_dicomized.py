@@ -20,9 +20,9 @@ import pytest
 from PIL import Image
 
 from imaging.wsi import TileSource, open_slide
-from tests.conftest import sign_in
 from tests.support import wsi_factory
-from tests.test_wsi_api import post_slide, zipped
+from tests.support.accounts import sign_in
+from tests.support.slides import post_slide, zipped
 
 SIZE = (2048, 1536)
 LEVELS = 4

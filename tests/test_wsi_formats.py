@@ -29,8 +29,7 @@ from server.slides.ingest import SlideCache
 from server.slides.models import Slide
 from server.storage import FilesystemStore
 from tests.support import wsi_factory
-
-CACHE = Path(__file__).resolve().parent.parent / "test-artifacts" / "wsi-fixtures"
+from tests.support.wsi_factory import CACHE
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,11 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+from tests.support.paths import ARTIFACTS
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [

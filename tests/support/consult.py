@@ -29,7 +29,7 @@ from server.core.config import Settings
 from server.core.db import transaction
 from server.teaching.models import TeachingKind, TeachingSession
 from signaling.app import create_app
-from tests.conftest import DEMO_PASSWORD
+from tests.support.accounts import DEMO_PASSWORD
 from tests.support.coturn import Turn, coturn
 from tests.support.live import LivePlatform, live_platform
 from tests.support.rtc import RtcPeer

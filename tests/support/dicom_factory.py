@@ -6,10 +6,12 @@ computed from the standard's formula. The same seed always gives the same bytes,
 
 from __future__ import annotations
 
+import io
 import math
 from io import BytesIO
 
 import numpy as np
+import pydicom
 from pydicom import dcmread, dcmwrite
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -370,3 +372,13 @@ def _write(ds: Dataset) -> bytes:
     buffer = BytesIO()
     dcmwrite(buffer, ds, enforce_file_format=True)
     return buffer.getvalue()
+
+
+def rewritten(data: bytes, **attributes: object) -> bytes:
+    """The same instance with some attributes replaced (e.g. another StudyDate)."""
+    ds = pydicom.dcmread(io.BytesIO(data))
+    for keyword, value in attributes.items():
+        setattr(ds, keyword, value)
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    return out.getvalue()

@@ -18,7 +18,10 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
+from tests.support.paths import ARTIFACTS
+
 TILE = 256
+CACHE = ARTIFACTS / "wsi-fixtures"  # openslide-python's test slides, fetched once
 WSIDICOMIZER = Path(__file__).resolve().parents[2] / ".venv-wsidicomizer" / "bin" / "wsidicomizer"
 
 

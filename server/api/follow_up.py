@@ -12,7 +12,7 @@ from server.api.schemas.referrals import (
     ColourChangeIn,
     ColourMeaning,
     FollowUpDetail,
-    FollowUpEntryOut,
+    FollowUpEntry,
     FollowUpList,
 )
 from server.community.models import Role
@@ -37,7 +37,7 @@ def list_follow_up(ctx: Context) -> Response:
     )
     return model_response(
         FollowUpList(
-            items=[FollowUpEntryOut.of(f) for f in shown], colours=[ColourMeaning.of(c) for c in TriageColour]
+            items=[FollowUpEntry.of(f) for f in shown], colours=[ColourMeaning.of(c) for c in TriageColour]
         )
     )
 

@@ -19,7 +19,7 @@ from server.api.schemas.referrals import (
     QuotaIn,
     Slot,
     SlotIn,
-    SlotListOut,
+    SlotList,
 )
 from server.community.models import Role
 from server.core.clock import app_clock
@@ -51,7 +51,7 @@ def list_slots(ctx: Context) -> Response:
     listed = office.list_slots(
         ctx.db, ctx.actor, app_clock(ctx.request.app), int(raw_id), first=first, last=last, kind=kind
     )
-    return model_response(SlotListOut.of(listed))
+    return model_response(SlotList.of(listed))
 
 
 def publish_slot(ctx: Context) -> Response:
@@ -86,7 +86,7 @@ def list_office(ctx: Context) -> Response:
     institution_id = ctx.path["institution_id"]
     members = office.list_office(ctx.db, ctx.actor, institution_id)
     return model_response(
-        OfficeList(institution_id=institution_id, items=[OfficeMember.of_member(m) for m in members])
+        OfficeList(institution_id=institution_id, items=[OfficeMember.of(m) for m in members])
     )
 
 
@@ -101,11 +101,11 @@ def add_office_member(ctx: Context) -> Response:
         body.user_id,
         body.duty or OfficeDuty.STAFF,
     )
-    return model_response(OfficeMember.of_member(member), status_code=201)
+    return model_response(OfficeMember.of(member), status_code=201)
 
 
 routes = [
-    api_route("/api/referral-slots", list_slots, access=Access.only(CLINICAL_ROLES), response=SlotListOut),
+    api_route("/api/referral-slots", list_slots, access=Access.only(CLINICAL_ROLES), response=SlotList),
     api_route(
         "/api/referral-slots",
         publish_slot,

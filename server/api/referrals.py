@@ -16,14 +16,14 @@ from server.api.routing import Access, ApiError, Context, api_route, model_respo
 from server.api.schemas.referrals import (
     FollowUpPlanIn,
     IdentityCheckIn,
-    IdentityCheckOut,
+    IdentityCheckResult,
     NoteCreated,
     ReferralDownIn,
     ReferralList,
     ReferralNoteIn,
-    ReferralRecordOut,
+    ReferralRecord,
     ReferralStepIn,
-    ReferralSummaryOut,
+    ReferralSummary,
     ReferralUpIn,
 )
 from server.community.models import Role
@@ -70,7 +70,7 @@ def create_referral(ctx: Context) -> Response:
         treatment=body.treatment,
     )
     record = service.create_referral(ctx.db, ctx.actor, clock(ctx), letter)
-    return model_response(ReferralRecordOut.of(record), status_code=201)
+    return model_response(ReferralRecord.of(record), status_code=201)
 
 
 def list_referrals(ctx: Context) -> Response:
@@ -86,13 +86,13 @@ def list_referrals(ctx: Context) -> Response:
         state=query_choice(ctx, "state", ReferralState),
         direction=query_choice(ctx, "direction", ReferralDirection),
     )
-    return model_response(ReferralList(items=[ReferralSummaryOut.of(s) for s in summaries]))
+    return model_response(ReferralList(items=[ReferralSummary.of(s) for s in summaries]))
 
 
 def get_referral(ctx: Context) -> Response:
     """The whole record, once the caller has confirmed the patient's identity (referring doctors need not)."""
     record = service.read_referral(ctx.db, ctx.actor, clock(ctx), ctx.path["referral_id"])
-    return model_response(ReferralRecordOut.of(record))
+    return model_response(ReferralRecord.of(record))
 
 
 def check_identity(ctx: Context) -> Response:
@@ -102,7 +102,7 @@ def check_identity(ctx: Context) -> Response:
         ctx.db, ctx.actor, clock(ctx), ctx.path["referral_id"], body.document, body.number
     )
     return model_response(
-        IdentityCheckOut(result=check.result, document=check.document, valid_until=check.valid_until)
+        IdentityCheckResult(result=check.result, document=check.document, valid_until=check.valid_until)
     )
 
 
@@ -113,7 +113,7 @@ def take_action(ctx: Context) -> Response:
     summary = service.take_step(
         ctx.db, ctx.actor, clock(ctx), ctx.path["referral_id"], ctx.path["action"], given
     )
-    return model_response(ReferralSummaryOut.of(summary))
+    return model_response(ReferralSummary.of(summary))
 
 
 def add_note(ctx: Context) -> Response:
@@ -141,7 +141,7 @@ def refer_down(ctx: Context) -> Response:
         reason=body.reason,
     )
     record = service.refer_down(ctx.db, ctx.actor, clock(ctx), ctx.path["referral_id"], letter)
-    return model_response(ReferralRecordOut.of(record), status_code=201)
+    return model_response(ReferralRecord.of(record), status_code=201)
 
 
 DOCTORS = Access.only(Role.REQUESTER, Role.READER, Role.EXPERT)
@@ -154,14 +154,14 @@ routes = [
         access=Access.only(Role.REQUESTER),
         methods=["POST"],
         body=ReferralUpIn,
-        response=ReferralRecordOut,
+        response=ReferralRecord,
         status=201,
     ),
     api_route(
         "/api/referrals/{referral_id:int}",
         get_referral,
         access=Access.only(CLINICAL_ROLES),
-        response=ReferralRecordOut,
+        response=ReferralRecord,
     ),
     api_route(
         "/api/referrals/{referral_id:int}/identity-check",
@@ -169,7 +169,7 @@ routes = [
         access=Access.only(CLINICAL_ROLES),
         methods=["POST"],
         body=IdentityCheckIn,
-        response=IdentityCheckOut,
+        response=IdentityCheckResult,
     ),
     api_route(
         "/api/referrals/{referral_id:int}/actions/{action}",
@@ -177,7 +177,7 @@ routes = [
         access=Access.only(CLINICAL_ROLES),
         methods=["POST"],
         body=ReferralStepIn,
-        response=ReferralSummaryOut,
+        response=ReferralSummary,
     ),
     api_route(
         "/api/referrals/{referral_id:int}/notes",
@@ -194,7 +194,7 @@ routes = [
         access=DOCTORS,
         methods=["POST"],
         body=ReferralDownIn,
-        response=ReferralRecordOut,
+        response=ReferralRecord,
         status=201,
     ),
 ]

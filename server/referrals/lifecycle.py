@@ -62,7 +62,9 @@ class Side(enum.StrEnum):
     ADMIN = "admin"  # an administrator of the community
 
 
-class Action(enum.StrEnum):
+class ReferralAction(enum.StrEnum):
+    """What a person does to a referral (named for the contracts: cases have their own `Action`)."""
+
     RECEIVE = "receive"
     BOOK = "book"
     DECLINE = "decline"
@@ -73,6 +75,9 @@ class Action(enum.StrEnum):
     REFER_DOWN = "refer_down"  # send the patient back with a plan; the up referral keeps its state
     CLOSE = "close"
     CANCEL = "cancel"
+
+
+Action = ReferralAction
 
 
 def _t(

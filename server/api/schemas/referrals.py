@@ -10,14 +10,15 @@ domain's rule (`server.referrals.service.letter_text`).
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BeforeValidator, ConfigDict, Field, StrictInt, StrictStr, field_validator
+from pydantic import ConfigDict, Field, StrictStr, field_validator
 
 from server.api.schemas.common import Contract, Timestamp
+from server.api.schemas.directory import Int32, IsoDate, PatientSummary, Person
 from server.cases.models import CaseKind, Report, ReportStatus
-from server.community.models import Institution, Role, Tier, User
-from server.referrals.follow_up import FollowUp
+from server.community.models import Institution, Tier, User
+from server.referrals import follow_up, office, service
 from server.referrals.lifecycle import TRIAGE_MEANINGS, Action, Side
 from server.referrals.models import (
     IdentityDocument,
@@ -33,21 +34,6 @@ from server.referrals.models import (
     SlotKind,
     TriageColour,
 )
-from server.referrals.office import SlotList, slot_facts
-from server.referrals.service import ReferralRecord, ReferralSummary, masked_name
-
-MAX_INT = 2**31 - 1  # the database's INTEGER
-
-
-def _iso_date(value: object) -> date:
-    if not isinstance(value, str):
-        raise ValueError("must be a YYYY-MM-DD string")
-    return date.fromisoformat(value)
-
-
-Id = Annotated[StrictInt, Field(ge=-MAX_INT, le=MAX_INT)]
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
-
 
 # --- request bodies ---------------------------------------------------------------------------------
 
@@ -55,8 +41,8 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 class ReferralUpIn(Contract):
     """The letter (转诊单) sent up with a case: `reason` and `diagnosis` must not be blank."""
 
-    case_id: Id
-    to_institution_id: Id
+    case_id: Int32
+    to_institution_id: Int32
     reason: StrictStr
     diagnosis: StrictStr
     history: StrictStr | None = None
@@ -73,7 +59,7 @@ class ReferralStepIn(Contract):
 
     note: StrictStr | None = None
     reason: StrictStr | None = None
-    slot_id: Id | None = None
+    slot_id: Int32 | None = None
 
 
 class ReferralNoteIn(Contract):
@@ -102,19 +88,19 @@ class ReferralDownIn(Contract):
 
 
 class SlotIn(Contract):
-    institution_id: Id
+    institution_id: Int32
     day: IsoDate
     kind: SlotKind
-    capacity: Id
+    capacity: Int32
     department: StrictStr | None = None
 
 
 class QuotaIn(Contract):
-    reserved_share_bp: Id  # basis points: 3000 = 30%
+    reserved_share_bp: Int32  # basis points: 3000 = 30%
 
 
 class OfficeMemberIn(Contract):
-    user_id: Id
+    user_id: Int32
     duty: OfficeDuty | None = None  # staff unless said
 
 
@@ -136,16 +122,9 @@ class TieredInstitution(Contract):
         return cls.model_validate(institution)
 
 
-class Person(Contract):
-    """A colleague, enough to recognise: as cases and reports name them."""
-
-    id: int
-    display_name: str
-    role: Role
-
-    @classmethod
-    def of(cls, user: User | None) -> Person | None:
-        return None if user is None else cls.model_validate(user)
+def person(user: User | None) -> Person | None:
+    """A colleague, enough to recognise (the directory's contract)."""
+    return None if user is None else Person.model_validate(user)
 
 
 class Slot(Contract):
@@ -161,7 +140,7 @@ class Slot(Contract):
 
     @classmethod
     def of(cls, slot: ReferralSlot) -> Slot:
-        return cls.model_validate(slot_facts(slot))
+        return cls.model_validate(office.slot_facts(slot))
 
 
 class MaskedPatient(Contract):
@@ -188,7 +167,7 @@ class _ReferralFacts(Contract):
     identity_check_required: bool  # open the record only after confirming the patient's identity
 
 
-def _facts(summary: ReferralSummary) -> dict[str, Any]:
+def _facts(summary: service.ReferralSummary) -> dict[str, Any]:
     referral = summary.referral
     return {
         "id": referral.id,
@@ -200,7 +179,7 @@ def _facts(summary: ReferralSummary) -> dict[str, Any]:
         "priority": referral.priority,
         "slot": Slot.of(referral.slot) if referral.slot else None,
         "decline_reason": referral.decline_reason,
-        "created_by": Person.of(referral.created_by),
+        "created_by": person(referral.created_by),
         "created_at": referral.created_at,
         "updated_at": referral.updated_at,
         "closed_at": referral.closed_at,
@@ -210,23 +189,22 @@ def _facts(summary: ReferralSummary) -> dict[str, Any]:
     }
 
 
-class ReferralSummaryOut(_ReferralFacts):
+class ReferralSummary(_ReferralFacts):
     """What anyone who may see the referral sees: the patient's name masked, no record."""
-
-    model_config = ConfigDict(title="ReferralSummary")
 
     patient: MaskedPatient
 
     @classmethod
-    def of(cls, summary: ReferralSummary) -> ReferralSummaryOut:
+    def of(cls, summary: service.ReferralSummary) -> ReferralSummary:
         patient = summary.referral.patient
         return cls(
-            **_facts(summary), patient=MaskedPatient(name_masked=masked_name(patient.name), sex=patient.sex)
+            **_facts(summary),
+            patient=MaskedPatient(name_masked=service.masked_name(patient.name), sex=patient.sex),
         )
 
 
 class ReferralList(Contract):
-    items: list[ReferralSummaryOut]
+    items: list[ReferralSummary]
 
 
 class RecordPatient(Contract):
@@ -275,7 +253,7 @@ class SignedReport(Contract):
         return cls.model_validate(report)
 
 
-class Material(Contract):
+class ReferralMaterial(Contract):
     """What the source case carries: its studies and its latest signed report."""
 
     case: MaterialCase
@@ -283,9 +261,7 @@ class Material(Contract):
     report: SignedReport | None
 
 
-class ReferralNoteOut(Contract):
-    model_config = ConfigDict(title="ReferralNote")
-
+class ReferralNoteItem(Contract):
     id: int
     kind: ReferralNoteKind
     text: str
@@ -293,19 +269,17 @@ class ReferralNoteOut(Contract):
     created_at: Timestamp
 
     @classmethod
-    def of(cls, note: ReferralNote) -> ReferralNoteOut:
+    def of(cls, note: ReferralNote) -> ReferralNoteItem:
         return cls(
             id=note.id,
             kind=note.kind,
             text=note.text,
-            author=Person.of(note.author),
+            author=person(note.author),
             created_at=note.created_at,
         )
 
 
-class ReferralEventOut(Contract):
-    model_config = ConfigDict(title="ReferralEvent")
-
+class ReferralEventItem(Contract):
     action: str
     from_state: ReferralState | None
     to_state: ReferralState
@@ -314,34 +288,32 @@ class ReferralEventOut(Contract):
     note: str
 
     @classmethod
-    def of(cls, event: ReferralEvent) -> ReferralEventOut:
+    def of(cls, event: ReferralEvent) -> ReferralEventItem:
         return cls(
             action=event.action,
             from_state=event.from_state,
             to_state=event.to_state,
-            actor=Person.of(event.actor),
+            actor=person(event.actor),
             at=event.at,
             note=event.note,
         )
 
 
-class ReferralRecordOut(_ReferralFacts):
+class ReferralRecord(_ReferralFacts):
     """The whole referral: summary, letter, identifiers, material, notes and history."""
-
-    model_config = ConfigDict(title="ReferralRecord")
 
     identity_checked_until: Timestamp | None
     patient: RecordPatient
     letter: Letter
-    material: Material
+    material: ReferralMaterial
     discharge_summary: str
     follow_up_plan: dict[str, Any]  # a referral down's plan (plan, due_dates, colour); {} going up
     down_referral_id: int | None
-    notes: list[ReferralNoteOut]
-    events: list[ReferralEventOut]
+    notes: list[ReferralNoteItem]
+    events: list[ReferralEventItem]
 
     @classmethod
-    def of(cls, record: ReferralRecord) -> ReferralRecordOut:
+    def of(cls, record: service.ReferralRecord) -> ReferralRecord:
         referral = record.summary.referral
         case = record.case
         return cls(
@@ -349,7 +321,7 @@ class ReferralRecordOut(_ReferralFacts):
             identity_checked_until=record.checked_until,
             patient=RecordPatient.model_validate(referral.patient),
             letter=Letter.model_validate(referral),
-            material=Material(
+            material=ReferralMaterial(
                 case=MaterialCase.model_validate(case),
                 studies=[
                     MaterialStudy(
@@ -365,14 +337,12 @@ class ReferralRecordOut(_ReferralFacts):
             discharge_summary=referral.discharge_summary,
             follow_up_plan=referral.follow_up_plan,
             down_referral_id=record.down_referral_id,
-            notes=[ReferralNoteOut.of(n) for n in record.notes],
-            events=[ReferralEventOut.of(e) for e in record.events],
+            notes=[ReferralNoteItem.of(n) for n in record.notes],
+            events=[ReferralEventItem.of(e) for e in record.events],
         )
 
 
-class IdentityCheckOut(Contract):
-    model_config = ConfigDict(title="IdentityCheck")
-
+class IdentityCheckResult(Contract):
     result: IdentityResult
     document: IdentityDocument
     valid_until: Timestamp | None
@@ -384,15 +354,13 @@ class NoteCreated(Contract):
     created_at: Timestamp
 
 
-class SlotListOut(Contract):
-    model_config = ConfigDict(title="SlotList")
-
+class SlotList(Contract):
     institution_id: int
     reserved_share_bp: int
     items: list[Slot]
 
     @classmethod
-    def of(cls, listed: SlotList) -> SlotListOut:
+    def of(cls, listed: office.SlotList) -> SlotList:
         return cls(
             institution_id=listed.institution_id,
             reserved_share_bp=listed.reserved_share_bp,
@@ -409,7 +377,7 @@ class OfficeMember(Person):
     duty: OfficeDuty
 
     @classmethod
-    def of_member(cls, member: ReferralOfficeMember) -> OfficeMember:
+    def of(cls, member: ReferralOfficeMember) -> OfficeMember:
         user = member.user
         return cls(id=user.id, display_name=user.display_name, role=user.role, duty=member.duty)
 
@@ -433,14 +401,6 @@ class ColourMeaning(Contract):
         return cls(code=colour, meaning_zh=zh, meaning_en=en)
 
 
-class FollowUpPatient(Contract):
-    id: int
-    name: str
-    sex: str | None
-    birth_date: date | None
-    national_id_masked: str
-
-
 class FollowUpReferral(Contract):
     id: int
     from_institution: TieredInstitution
@@ -458,11 +418,9 @@ class ColourChange(Contract):
     at: Timestamp
 
 
-class FollowUpEntryOut(Contract):
-    model_config = ConfigDict(title="FollowUpEntry")
-
+class FollowUpEntry(Contract):
     id: int
-    patient: FollowUpPatient
+    patient: PatientSummary
     colour: ColourMeaning
     plan: str
     due_dates: list[str]
@@ -472,12 +430,12 @@ class FollowUpEntryOut(Contract):
     closed_at: Timestamp | None
 
     @staticmethod
-    def _fields(shown: FollowUp) -> dict[str, Any]:
+    def _fields(shown: follow_up.FollowUp) -> dict[str, Any]:
         entry = shown.entry
         referral = entry.referral
         return {
             "id": entry.id,
-            "patient": FollowUpPatient.model_validate(entry.patient),
+            "patient": PatientSummary.model_validate(entry.patient),
             "colour": ColourMeaning.of(entry.colour),
             "plan": entry.plan,
             "due_dates": entry.due_dates,
@@ -493,24 +451,24 @@ class FollowUpEntryOut(Contract):
         }
 
     @classmethod
-    def of(cls, shown: FollowUp) -> FollowUpEntryOut:
+    def of(cls, shown: follow_up.FollowUp) -> FollowUpEntry:
         return cls(**cls._fields(shown))
 
 
-class FollowUpDetail(FollowUpEntryOut):
+class FollowUpDetail(FollowUpEntry):
     """An entry with every change of its colour (the first is the colour it started with)."""
 
     colour_history: list[ColourChange]
 
     @classmethod
-    def of(cls, shown: FollowUp) -> FollowUpDetail:
+    def of(cls, shown: follow_up.FollowUp) -> FollowUpDetail:
         history = [
             ColourChange.model_validate(
                 {
                     "from": c.from_colour,
                     "to": c.to_colour,
                     "reason": c.reason,
-                    "by": Person.of(c.changed_by),
+                    "by": person(c.changed_by),
                     "at": c.at,
                 }
             )
@@ -520,5 +478,5 @@ class FollowUpDetail(FollowUpEntryOut):
 
 
 class FollowUpList(Contract):
-    items: list[FollowUpEntryOut]
+    items: list[FollowUpEntry]
     colours: list[ColourMeaning]

@@ -1,0 +1,1 @@
+"""Independent DICOM peers against the platform: dcmtk, odil, dicomweb-client, DIMSE, wsidicomizer."""

@@ -1,0 +1,1 @@
+"""Real Celery worker processes: verification, previews, cine, sweeps, overdue flags, urgent queue, a killed worker."""

@@ -1,8 +1,7 @@
 """Helpers shared by the consult tests: logins, the signalling server (in-process or as a process with
 coturn), two aiortc participants meeting, and driving a recording (consent, viewer events, the worker).
 
-Fixtures here (`turn`, `room_url`, `worker`) are used by importing them into a test module and listing
-them in its `__all__`, as pytest finds fixtures by name in the module.
+The fixtures built on them (`turn`, `room_url`, `worker`) are in tests/media/conftest.py.
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ from server.core.db import transaction
 from server.teaching.models import TeachingKind, TeachingSession
 from signaling.app import create_app
 from tests.support.accounts import DEMO_PASSWORD
-from tests.support.coturn import Turn, coturn
 from tests.support.live import LivePlatform, live_platform
 from tests.support.rtc import RtcPeer
 from tests.support.services import free_port, process_env, running, telemed_command
@@ -125,28 +123,6 @@ def platform_with_signalling(settings: Settings, logs: Path) -> Iterator[tuple[L
     )
     with signalling, live_platform(settings, DEMO_PASSWORD, logs, extra_env=env) as platform:
         yield platform, port
-
-
-@pytest.fixture(scope="module")
-def turn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Turn]:
-    with coturn(tmp_path_factory.mktemp("coturn")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def room_url(settings: Settings, demo: None, session_factory: Any, turn: Turn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # fmt: skip
-    """The village case's room on a signalling server process configured with the coturn above."""
-    log = tmp_path_factory.mktemp("signaling") / "signaling.log"
-    with signalling_process(settings, [turn.url], turn.secret, log) as port:
-        yield f"ws://127.0.0.1:{port}/ws/rooms/case-{village_case_id(session_factory)}"
-
-
-@pytest.fixture(scope="module")
-def worker(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """A `telemed worker` process on the test queue (it muxes recordings)."""
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
-    with running(telemed_command("worker"), process_env(settings), log=log):
-        yield
 
 
 async def until_flowing(*peers: RtcPeer, timeout: float = 20) -> None:

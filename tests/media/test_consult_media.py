@@ -10,11 +10,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.support.consult import meet, room_url, token, turn
+from tests.support.consult import meet, token
 from tests.support.coturn import Turn
 from tests.support.rtc import HEIGHT, WIDTH, RtcPeer
-
-__all__ = ["room_url", "turn"]  # fixtures, imported for pytest
 
 
 def assert_received_sent_size(*peers: RtcPeer) -> None:

@@ -18,18 +18,13 @@ from tests.support.consult import (
     meet,
     mp4_duration_ms,
     recordings_of,
-    room_url,
     server_joined,
     token,
-    turn,
     until_flowing,
     user_id_of,
     viewer,
-    worker,
 )
 from tests.support.rtc import RtcPeer
-
-__all__ = ["room_url", "turn", "worker"]  # fixtures, imported for pytest
 
 RECORD_S = 20
 VIEWER_AT_S = (2, 7, 12, 17)  # seconds after `recording start`

@@ -45,13 +45,10 @@ from tests.support.consult import (
     signalling_process,
     token,
     village_case_id,
-    worker,
 )
 from tests.support.dicom_factory import ct_series, multiframe_us
 from tests.support.dicomweb import split_multipart, stow
 from tests.support.rtc import RtcPeer
-
-__all__ = ["worker"]  # fixtures, imported for pytest
 
 HOST, TRAINEE = "radiologist", "trainee"
 CT_SEED, US_SEED = 41, 42

@@ -1,11 +1,11 @@
 """Worklists: the cases a user may see, filtered and sorted, and a live stream of their changes.
 
-`GET /api/worklist/stream` is a server-sent event stream. Every step of a case is a `CaseEvent` row,
-so the stream polls that table for events of cases the user may see (the same `case_scope`) and
-needs nothing besides the database, on SQLite and PostgreSQL alike and across API replicas. An event
-carries no patient data: a client reloads the (audited) worklist when one arrives. The stream ends
-when the client goes away, when the login session ends, and after `MAX_STREAM_SECONDS` (the browser's
-EventSource reconnects by itself and resumes after `Last-Event-ID`).
+`GET /api/worklist/stream` is a server-sent event stream of the case events the user may see
+(`server.cases.worklist.events_after`, polled), so it needs nothing besides the database, on SQLite
+and PostgreSQL alike and across API replicas. An event carries no patient data: a client reloads the
+(audited) worklist when one arrives. The stream ends when the client goes away, when the login
+session ends, and after `MAX_STREAM_SECONDS` (the browser's EventSource reconnects by itself and
+resumes after `Last-Event-ID`).
 """
 
 from __future__ import annotations
@@ -13,54 +13,39 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 import anyio
-from sqlalchemy import Select, case, func, select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
-from server.access import audit
-from server.access.policy import CLINICAL_ROLES, case_scope
-from server.api.cases import now
-from server.api.routing import Access, ApiError, Context, api_route
-from server.api.serializers import case_json
+from server.access.policy import CLINICAL_ROLES
+from server.api.routing import Access, ApiError, Context, api_route, model_response
+from server.api.schemas.cases import StreamCaseState, Worklist, WorklistItem, WorklistStreamEvent
 from server.auth.sessions import resolve_session
 from server.auth.tokens import session_token
-from server.cases.models import Case, CaseEvent, CaseKind, CaseStatus, Urgency
-from server.cases.overdue import flag_overdue
-from server.cases.workflow import OPEN_STATES, TERMINAL_STATES
-from server.community.models import User
+from server.cases import worklist as cases_worklist
+from server.cases.models import CaseKind, CaseStatus, Urgency
+from server.cases.worklist import LOOKBACK_IDS, Sort, WorklistQuery
+from server.core.clock import app_clock
 
-MAX_LISTED = 500
 POLL_SECONDS = 1.0
 HEARTBEAT_SECONDS = 15.0
 MAX_STREAM_SECONDS = 300.0
-# Event ids are handed out at insert but become visible at commit, so a smaller id can appear after a
-# larger one was sent. Each poll looks this many ids back and skips those already sent.
-LOOKBACK_IDS = 200
 
-SORTS = {
-    "urgency": (
-        case((Case.urgency == Urgency.URGENT, 0), else_=1),
-        Case.target_at.asc().nulls_last(),
-        Case.id,
-    ),
-    "waiting": (Case.submitted_at.asc().nulls_last(), Case.id),
-    "created": (Case.created_at.desc(), Case.id.desc()),
-}
+E = TypeVar("E", bound=Enum)
 
 
-def _choices(ctx: Context, name: str, enum_type: type) -> list[Any] | None:
+def _choices(ctx: Context, name: str, enum_type: type[E]) -> list[E] | None:
     raw = ctx.request.query_params.get(name)
     if not raw:
         return None
     try:
         return [enum_type(value.strip()) for value in raw.split(",") if value.strip()]
     except ValueError:
-        allowed = ", ".join(member.value for member in enum_type)
+        allowed = ", ".join(str(member.value) for member in enum_type)
         raise ApiError(400, "invalid_query", f"'{name}' takes values from: {allowed}", field=name) from None
 
 
@@ -73,80 +58,49 @@ def _flag(ctx: Context, name: str) -> bool | None:
     return raw == "true"
 
 
-def _filtered(ctx: Context, query: Select[tuple[Case]]) -> Select[tuple[Case]]:
-    """Apply the worklist filters of the query string; 400 names a bad one."""
+def _query(ctx: Context) -> WorklistQuery:
+    """The worklist filters of the query string; 400 names a bad one."""
+    params = ctx.request.query_params
+    sort = params.get("sort", "urgency")
+    if sort not in set(Sort):
+        raise ApiError(400, "invalid_query", f"'sort' must be one of: {', '.join(Sort)}", field="sort")
     statuses = _choices(ctx, "status", CaseStatus)
-    query = query.where(Case.status.in_(statuses) if statuses else Case.status.notin_(TERMINAL_STATES))
-    if kinds := _choices(ctx, "kind", CaseKind):
-        query = query.where(Case.kind.in_(kinds))
-    if urgencies := _choices(ctx, "urgency", Urgency):
-        query = query.where(Case.urgency.in_(urgencies))
-    institution = ctx.request.query_params.get("institution")
-    if institution:
-        if not institution.isdigit():
-            raise ApiError(
-                400, "invalid_query", "'institution' must be an institution id", field="institution"
-            )
-        query = query.where(Case.institution_id == int(institution))
-    overdue = _flag(ctx, "overdue")
-    if overdue is not None:
-        query = query.where(Case.overdue_at.is_not(None) if overdue else Case.overdue_at.is_(None))
-    if _flag(ctx, "mine"):
-        me = ctx.current_user.id
-        query = query.where((Case.assigned_to_id == me) | (Case.escalated_to_id == me))
-    return query
-
-
-def _waiting_seconds(item: Case, at: datetime) -> int | None:
-    if item.submitted_at is None or item.status not in OPEN_STATES:
-        return None
-    return max(0, int((at - item.submitted_at).total_seconds()))
+    kinds = _choices(ctx, "kind", CaseKind)
+    urgencies = _choices(ctx, "urgency", Urgency)
+    institution = params.get("institution")
+    if institution and not institution.isdigit():
+        raise ApiError(400, "invalid_query", "'institution' must be an institution id", field="institution")
+    return WorklistQuery(
+        sort=Sort(sort),
+        statuses=statuses,
+        kinds=kinds,
+        urgencies=urgencies,
+        institution_id=int(institution) if institution else None,
+        overdue=_flag(ctx, "overdue"),
+        mine=bool(_flag(ctx, "mine")),
+        asked=dict(params),
+    )
 
 
 def worklist(ctx: Context) -> Response:
-    sort = ctx.request.query_params.get("sort", "urgency")
-    if sort not in SORTS:
-        raise ApiError(400, "invalid_query", f"'sort' must be one of: {', '.join(SORTS)}", field="sort")
-    at = now(ctx)
-    flag_overdue(ctx.db, at)
-    query = _filtered(ctx, select(Case).where(case_scope(ctx.current_user)))
-    items = ctx.db.scalars(
-        query.options(
-            selectinload(Case.patient),
-            selectinload(Case.institution),
-            selectinload(Case.centre),
-            selectinload(Case.assigned_to),
-            selectinload(Case.escalated_to),
-        )
-        .order_by(*SORTS[sort])
-        .limit(MAX_LISTED)
-    ).all()
-    ctx.audit(
-        "worklist_read",
-        resource_type="case",
-        detail={"count": len(items), "query": dict(ctx.request.query_params)},
-    )
-    return JSONResponse(
-        {"items": [{**case_json(c), "waiting_seconds": _waiting_seconds(c, at)} for c in items], "sort": sort}
-    )
+    query = _query(ctx)
+    entries = cases_worklist.worklist(ctx.db, ctx.actor, app_clock(ctx.request.app), query)
+    return model_response(Worklist(items=[WorklistItem.of_entry(e) for e in entries], sort=query.sort))
 
 
 def _event_frame(row: Any) -> str:
-    data = {
-        "event_id": row.id,
-        "case_id": row.case_id,
-        "action": row.action,
-        "from_status": row.from_status.value,
-        "to_status": row.to_status.value,
-        "at": row.at.isoformat(),
-        "case": {
-            "status": row.status.value,
-            "kind": row.kind.value,
-            "urgency": row.urgency.value,
-            "overdue": row.overdue_at is not None,
-        },
-    }
-    return f"id: {row.id}\nevent: case\ndata: {json.dumps(data)}\n\n"
+    data = WorklistStreamEvent(
+        event_id=row.id,
+        case_id=row.case_id,
+        action=row.action,
+        from_status=row.from_status,
+        to_status=row.to_status,
+        at=row.at,
+        case=StreamCaseState(
+            status=row.status, kind=row.kind, urgency=row.urgency, overdue=row.overdue_at is not None
+        ),
+    )
+    return f"id: {row.id}\nevent: case\ndata: {json.dumps(data.model_dump(mode='json'))}\n\n"
 
 
 class _Subscription:
@@ -168,27 +122,7 @@ class _Subscription:
             if login is None or login.user_id != self.user_id:
                 return None
             floor = max(self.start, self.cursor - LOOKBACK_IDS)
-            query = (
-                select(
-                    CaseEvent.id,
-                    CaseEvent.case_id,
-                    CaseEvent.action,
-                    CaseEvent.from_status,
-                    CaseEvent.to_status,
-                    CaseEvent.at,
-                    Case.status,
-                    Case.kind,
-                    Case.urgency,
-                    Case.overdue_at,
-                )
-                .join(Case, Case.id == CaseEvent.case_id)
-                .where(CaseEvent.id > floor, case_scope(login.user))
-                .order_by(CaseEvent.id)
-                .limit(LOOKBACK_IDS)
-            )
-            if self.sent_recently:
-                query = query.where(CaseEvent.id.notin_(self.sent_recently))
-            return list(db.execute(query).all())
+            return cases_worklist.events_after(db, login.user, floor, self.sent_recently)
 
     def mark_sent(self, event_id: int) -> None:
         self.sent += 1
@@ -199,13 +133,7 @@ class _Subscription:
 
     def audit_end(self, reason: str, seconds: float) -> None:
         with self.factory() as db:
-            audit.record(
-                db,
-                action="worklist_stream_end",
-                user=db.get(User, self.user_id),
-                resource_type="case",
-                detail={"reason": reason, "events_sent": self.sent, "seconds": round(seconds, 1)},
-            )
+            cases_worklist.close_stream(db, self.user_id, reason, self.sent, seconds)
             db.commit()
 
 
@@ -238,12 +166,11 @@ async def _stream(subscription: _Subscription) -> AsyncIterator[str]:
 
 
 def worklist_stream(ctx: Context) -> Response:
+    """Server-sent events: `event: case` (data: `WorklistStreamEvent`) for each step of a case the
+    caller may see, `event: end` when the login session ends."""
     token, _from_cookie = session_token(ctx.request.headers, ctx.request.cookies)
     assert token is not None and ctx.login is not None  # the route is for signed-in users only
-    last_seen = ctx.request.headers.get("last-event-id", "")
-    newest = ctx.db.scalar(select(func.max(CaseEvent.id))) or 0
-    after = int(last_seen) if last_seen.isdigit() else newest  # resume after the last event the client saw
-    ctx.audit("worklist_stream_open", resource_type="case", detail={"after_event": after})
+    after = cases_worklist.open_stream(ctx.db, ctx.actor, ctx.request.headers.get("last-event-id"))
     subscription = _Subscription(ctx.request.app.state.session_factory, token, ctx.current_user.id, after)
     return StreamingResponse(
         _stream(subscription),
@@ -253,6 +180,11 @@ def worklist_stream(ctx: Context) -> Response:
 
 
 routes = [
-    api_route("/api/worklist", worklist, access=Access.only(CLINICAL_ROLES)),
-    api_route("/api/worklist/stream", worklist_stream, access=Access.only(CLINICAL_ROLES)),
+    api_route("/api/worklist", worklist, access=Access.only(CLINICAL_ROLES), response=Worklist),
+    api_route(
+        "/api/worklist/stream",
+        worklist_stream,
+        access=Access.only(CLINICAL_ROLES),
+        produces="text/event-stream",
+    ),
 ]

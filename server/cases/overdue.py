@@ -13,8 +13,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from server.api.notifications import notify
 from server.cases.models import Case, CaseEvent, NotificationKind, Urgency
+from server.cases.notifications import notify
 from server.cases.workflow import OPEN_STATES
 
 OVERDUE_EVENT = "overdue"  # a case event that marks the flag; the case keeps its state

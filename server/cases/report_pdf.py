@@ -143,7 +143,7 @@ def _signature(report: PrintedReport) -> list[Flowable]:
 def _numbered_canvas(footer: str) -> type[Canvas]:
     """A canvas that writes "第 n 页 / 共 N 页" on every page once it knows how many there are."""
 
-    class NumberedCanvas(Canvas):
+    class NumberedCanvas(Canvas):  # type: ignore[misc]  # reportlab has no type stubs: Canvas is Any
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._held_pages: list[dict[str, Any]] = []

@@ -20,6 +20,7 @@ from datetime import timedelta
 
 from server.cases.models import CaseStatus as S
 from server.cases.models import Urgency
+from server.core.config import Settings
 from server.core.lifecycle import Lifecycle, Transition, transition
 
 
@@ -98,6 +99,14 @@ class TargetTimes:
 
     def for_urgency(self, urgency: Urgency) -> timedelta:
         return self.urgent if urgency == Urgency.URGENT else self.routine
+
+    @classmethod
+    def configured(cls, settings: Settings) -> TargetTimes:
+        """The target times an installation configures (`TELEMED_URGENT_TARGET_MINUTES`, ...)."""
+        return cls(
+            urgent=timedelta(minutes=settings.urgent_target_minutes),
+            routine=timedelta(hours=settings.routine_target_hours),
+        )
 
 
 CASES: Lifecycle[Action, S, Relation] = Lifecycle("case", TRANSITIONS, system=Relation.SYSTEM)

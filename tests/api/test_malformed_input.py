@@ -22,6 +22,24 @@ from server.core.db import transaction
 from tests.support.accounts import USER_OF_ROLE
 
 HUGE = 2**40
+
+
+def integer_properties(schema: object) -> set[str]:
+    """The names of the integer properties anywhere in a JSON schema (nested models included)."""
+    found: set[str] = set()
+    if isinstance(schema, dict):
+        for name, prop in (schema.get("properties") or {}).items():
+            if any(option.get("type") == "integer" for option in prop.get("anyOf", [prop])):
+                found.add(name)
+        for value in schema.values():
+            found |= integer_properties(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            found |= integer_properties(value)
+    return found
+
+
+# Every integer body field the API reads: by `body_field(ctx, name, int)`, or in a route's body model.
 INT_FIELDS = sorted(
     set(
         re.findall(
@@ -29,6 +47,12 @@ INT_FIELDS = sorted(
             "".join(p.read_text() for p in Path("server/api").glob("*.py")),
         )
     )
+    | {
+        name
+        for route in api_routes()
+        if getattr(route, "body_model", None) is not None
+        for name in integer_properties(route.body_model.model_json_schema())  # type: ignore[attr-defined]
+    }
 )
 QUERY = {
     "month": "2026-99",

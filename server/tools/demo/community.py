@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 
 from server.access.actor import Actor
 from server.auth.passwords import hash_password
-from server.cases.models import Case, CaseEvent, CaseKind, CaseStatus, Urgency
-from server.cases.workflow import Action, TargetTimes
+from server.cases import service as case_service
+from server.cases.models import Case, CaseKind, Urgency
+from server.cases.service import NewCase, NewPatient
+from server.cases.workflow import TargetTimes
 from server.community.models import CentreKind, Community, Institution, ReadingCentre, Role, Tier, User
-from server.core.clock import SYSTEM_CLOCK
+from server.core.clock import SYSTEM_CLOCK, FixedClock
 from server.core.orm import utcnow
-from server.patients.models import Patient
 from server.tools.demo.billing import load_catalogue
 from server.tools.demo.referrals import load_referrals
 
@@ -34,6 +35,7 @@ class DemoLogin:
 DEMO_USERS: list[tuple[str, str, Role, str, CentreKind | None]] = [
     ("village", "王村医", Role.REQUESTER, "qingshan_village", None),
     ("township", "李医生", Role.REQUESTER, "qingshan_township", None),
+    ("shiqiao", "何村医", Role.REQUESTER, "shiqiao_village", None),
     ("radiologist", "陈影像", Role.READER, "county", CentreKind.IMAGING),
     ("ecgreader", "周心电", Role.READER, "county", CentreKind.ECG),
     ("pathologist", "吴病理", Role.READER, "county", CentreKind.PATHOLOGY),
@@ -63,9 +65,11 @@ CENTRES = [
 ]
 
 DEMO_TARGETS = TargetTimes()
+DEMO_LOADER = "telemed demo"  # the user agent the demo's own steps are audited with
 
 # institution key, patient (name, sex, birth date, national id), kind, urgency, question, waiting for.
-# All are queued at their centre; the urgent ECG has most of its two hours left when the demo starts.
+# Each is opened by its clinic's doctor and submitted, so queued at its centre; the urgent ECG has
+# most of its two hours left when the demo starts.
 DEMO_CASES = [
     (
         "qingshan_village",
@@ -137,54 +141,24 @@ def load_demo(db: Session, password: str) -> list[DemoLogin]:
     now = utcnow()
     cases: dict[str, Case] = {}
     for institution_key, (name, sex, born, national_id), kind, urgency, question, waited in DEMO_CASES:
-        institution = institutions[institution_key]
-        patient = Patient(
-            institution=institution, name=name, sex=sex, birth_date=born, national_id=national_id
+        requester = users["village"] if institution_key == "qingshan_village" else users["shiqiao"]
+        patient = NewPatient(name, sex, born, national_id)
+        cases[name] = _queued_case(
+            db, requester, NewCase(kind, urgency, question, patient=patient), now - waited
         )
-        requester = users["village"] if institution_key == "qingshan_village" else users["township"]
-        submitted = now - waited
-        case = Case(
-            institution=institution,
-            patient=patient,
-            created_by_id=requester.id,
-            kind=kind,
-            urgency=urgency,
-            status=CaseStatus.QUEUED,
-            clinical_question=question,
-            centre=centres[CentreKind(kind.value)],
-            created_at=submitted - timedelta(minutes=5),
-            submitted_at=submitted,
-            target_at=submitted + DEMO_TARGETS.for_urgency(urgency),
-        )
-        db.add(case)
-        db.flush()
-        db.add_all(_queued_history(case, requester, submitted))
-        cases[name] = case
     load_referrals(db, institutions, users, cases["李国强"])
     db.flush()
     return logins
 
 
-def _queued_history(case: Case, requester: User, at: datetime) -> list[CaseEvent]:
-    """The events a demo case would have had: submitted by its requester, queued at its centre."""
-    return [
-        CaseEvent(
-            case_id=case.id,
-            action=Action.SUBMIT.value,
-            from_status=CaseStatus.DRAFT,
-            to_status=CaseStatus.SUBMITTED,
-            actor_id=requester.id,
-            at=at,
-        ),
-        CaseEvent(
-            case_id=case.id,
-            action=Action.QUEUE.value,
-            from_status=CaseStatus.SUBMITTED,
-            to_status=CaseStatus.QUEUED,
-            at=at,
-            detail={"centre_id": case.centre_id},
-        ),
-    ]
+def _queued_case(db: Session, requester: User, new: NewCase, submitted: datetime) -> Case:
+    """A demo case as its requester would have made it: opened five minutes before it was submitted
+    at `submitted`, and queued at its centre, through the same service functions as the API."""
+    actor = Actor(requester, user_agent=DEMO_LOADER)
+    clock = FixedClock(submitted - timedelta(minutes=5))
+    case = case_service.create_case(db, actor, clock, new).case
+    clock.set(submitted)
+    return case_service.submit(db, actor, clock, case.id, targets=DEMO_TARGETS).case
 
 
 def demo_logins() -> list[DemoLogin]:

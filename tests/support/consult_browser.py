@@ -1,21 +1,15 @@
-"""Consults in Chromium: fake camera and microphone, a platform with signalling, joining, leaving, playing video."""
+"""Consults in Chromium: fake camera and microphone, joining, leaving, playing video (the platform with
+signalling they run on is the `consult_platform` fixture of tests/browser/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
-from sqlalchemy import select
 
-from server.cases.models import Case
-from server.community.models import Institution
-from server.core.config import Settings
-from server.core.db import transaction
 from tests.support.browser import SEEN
-from tests.support.consult import platform_with_signalling
 from tests.support.live import LivePlatform
 from tests.support.media_fixtures import capture_files
 
@@ -61,21 +55,6 @@ def leave_consults(browser: Browser) -> None:
 class ConsultPlatform:
     platform: LivePlatform
     case_id: int
-
-
-@pytest.fixture(scope="module")
-def consult_platform(
-    settings: Settings, demo: None, session_factory, tmp_path_factory
-) -> Iterator[ConsultPlatform]:  # type: ignore[no-untyped-def]
-    """API, worker and signalling server; the API hands out the signalling server's port."""
-    with transaction(session_factory) as db:
-        case_id = db.scalar(
-            select(Case.id)
-            .join(Institution)
-            .where(Institution.name == "青山村卫生室", Case.kind == "imaging")
-        )
-    with platform_with_signalling(settings, tmp_path_factory.mktemp("consult")) as (platform, _port):
-        yield ConsultPlatform(platform, case_id)
 
 
 def open_consult(page: Page, url: str, case_id: int) -> None:

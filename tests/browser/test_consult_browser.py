@@ -28,7 +28,6 @@ from tests.support.consult import MIN_AUDIO_FRAMES, MIN_VIDEO_FRAMES
 from tests.support.consult_browser import (
     ConsultPlatform,
     assert_playing,
-    consult_platform,
     fake_capture,
     leave_consults,
     open_consult,
@@ -37,8 +36,6 @@ from tests.support.consult_browser import (
 from tests.support.live import LivePlatform
 from tests.support.media_fixtures import HEIGHT, WIDTH
 from tests.support.rtc import RtcPeer
-
-__all__ = ["consult_platform"]  # a fixture, imported for pytest
 
 pytestmark = pytest.mark.browser
 

@@ -7,8 +7,9 @@ is asked for consent at once. On a pathology case the pathologist's zoom and pan
 village doctor's slide shows; on an ECG case the ECG reader's paper zoom is the village doctor's. In a
 teaching round's room a trainee observes: sends nothing, yet sees and hears the host, who leads.
 
-Live platform, signalling server and fixtures of tests/test_consult_browser.py; the viewers' state is read
-from the shared viewer's data-* attributes (what is on screen, from the Cornerstone viewport).
+Live platform and signalling server of the `consult_platform` fixture (tests/browser/conftest.py), helpers
+of tests/support/consult_browser.py; the viewers' state is read from the shared viewer's data-*
+attributes (what is on screen, from the Cornerstone viewport).
 """
 
 from __future__ import annotations
@@ -36,14 +37,11 @@ from tests.support.browser import CHROMIUM, FLAGS, SEEN, screenshot, signed_in_p
 from tests.support.consult_browser import (
     ConsultPlatform,
     assert_playing,
-    consult_platform,
     fake_capture,
     leave_consults,
     open_consult,
 )
 from tests.support.dicom_factory import ct_series
-
-__all__ = ["consult_platform"]
 
 pytestmark = pytest.mark.browser
 

@@ -8,10 +8,9 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, StrictInt
 
+from server.api.routing import MAX_INT
 from server.api.schemas.common import Contract
 from server.community.models import Role, Tier
-
-MAX_INT = 2**31 - 1  # the database's INTEGER
 
 # A whole number as JSON gives it (not a string, not a boolean) that fits the database's INTEGER.
 Int32 = Annotated[StrictInt, Field(ge=-MAX_INT, le=MAX_INT)]

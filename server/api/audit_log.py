@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from server.access.models import AuditEvent
-from server.api.routing import Access, ApiError, Context, api_route
+from server.api.routing import Access, ApiError, Context, api_route, model_response
+from server.api.schemas.audit_log import AuditEvent as AuditEventOut
+from server.api.schemas.audit_log import AuditEvents
 from server.community.models import Role
 
 PAGE_SIZE = 200
@@ -31,26 +33,7 @@ def list_events(ctx: Context) -> Response:
             raise ApiError(400, "invalid_query", "before_id must be a whole number") from None
     events = ctx.db.scalars(query).all()
     ctx.audit("audit_read", detail={"count": len(events)})
-    return JSONResponse(
-        {
-            "items": [
-                {
-                    "id": e.id,
-                    "at": e.at.isoformat(),
-                    "username": e.username,
-                    "role": e.role,
-                    "action": e.action,
-                    "resource_type": e.resource_type,
-                    "resource_id": e.resource_id,
-                    "patient_id": e.patient_id,
-                    "outcome": e.outcome,
-                    "ip": e.ip,
-                    "detail": e.detail,
-                }
-                for e in events
-            ]
-        }
-    )
+    return model_response(AuditEvents(items=[AuditEventOut.model_validate(e) for e in events]))
 
 
-routes = [api_route("/api/audit-events", list_events, access=Access.only(Role.AUDITOR))]
+routes = [api_route("/api/audit-events", list_events, access=Access.only(Role.AUDITOR), response=AuditEvents)]

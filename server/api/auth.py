@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from server.access import audit
-from server.api.routing import Access, ApiError, Context, api_route, body_field
-from server.api.serializers import user_json
+from server.api.routing import NO_CONTENT, Access, ApiError, Context, api_route, model_response
+from server.api.schemas.auth import BearerSession, LoginBody, Session
+from server.api.schemas.auth import User as UserOut
 from server.auth import ratelimit
 from server.auth.passwords import verify_password
 from server.auth.sessions import SESSION_COOKIE, create_session, end_session
@@ -18,8 +19,8 @@ from server.community.models import User
 
 
 def login(ctx: Context) -> Response:
-    username = body_field(ctx, "username", str).strip()
-    password = body_field(ctx, "password", str)
+    body = ctx.payload(LoginBody)
+    username, password = body.username.strip(), body.password
     settings = ctx.settings
     window = timedelta(seconds=settings.login_window_seconds)
     wait = ratelimit.retry_after(
@@ -37,7 +38,7 @@ def login(ctx: Context) -> Response:
 
     user = ctx.db.scalar(select(User).where(User.username == username))
     valid = verify_password(user.password_hash if user else None, password) and user is not None
-    if not valid or not user.active:
+    if not valid or user is None or not user.active:
         ratelimit.record_attempt(ctx.db, username=username, ip=ctx.ip, succeeded=False)
         ctx.audit("login", username=username, outcome=audit.FAILED)
         raise ApiError(401, "invalid_credentials", "wrong username or password", keep_changes=True)
@@ -52,11 +53,12 @@ def login(ctx: Context) -> Response:
     )
     ctx.user = user
     ctx.audit("login")
-    payload = {"user": user_json(user), "csrf_token": session.csrf_token}
-    if body_field(ctx, "bearer", bool, required=False):
+    if body.bearer:
         # Programs (uploader, signalling peers) ask for the token itself instead of a cookie.
-        return JSONResponse({**payload, "token": token})
-    response = JSONResponse(payload)
+        return model_response(
+            BearerSession(user=UserOut.of(user), csrf_token=session.csrf_token, token=token)
+        )
+    response = model_response(Session(user=UserOut.of(user), csrf_token=session.csrf_token))
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -81,11 +83,22 @@ def logout(ctx: Context) -> Response:
 
 def me(ctx: Context) -> Response:
     assert ctx.login is not None
-    return JSONResponse({"user": user_json(ctx.current_user), "csrf_token": ctx.login.csrf_token})
+    return model_response(Session(user=UserOut.of(ctx.current_user), csrf_token=ctx.login.csrf_token))
 
 
 routes = [
-    api_route("/api/auth/login", login, access=Access.public(), methods=["POST"]),
-    api_route("/api/auth/logout", logout, access=Access.signed_in(), methods=["POST"]),
-    api_route("/api/auth/me", me, access=Access.signed_in()),
+    # The answer is a `BearerSession` (with the token) when the body asks for `bearer`.
+    api_route(
+        "/api/auth/login", login, access=Access.public(), methods=["POST"], body=LoginBody, response=Session
+    ),
+    api_route(
+        "/api/auth/logout",
+        logout,
+        access=Access.signed_in(),
+        methods=["POST"],
+        consumes=NO_CONTENT,
+        produces=NO_CONTENT,
+        status=204,
+    ),
+    api_route("/api/auth/me", me, access=Access.signed_in(), response=Session),
 ]

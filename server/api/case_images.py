@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from server.access.policy import CLINICAL_ROLES
 from server.api.cases import visible_case
-from server.api.routing import Access, ApiError, Context, api_route, body_field
+from server.api.routing import Access, ApiError, Context, api_route, body_field, model_response
+from server.api.schemas.case_images import Annotation as AnnotationOut
+from server.api.schemas.case_images import Annotations, AnnotationsInput, CaseStudies, CaseStudy
 from server.dicom.models import Annotation, DicomInstance, DicomSeries, DicomStudy
 
 MAX_ANNOTATIONS = 500
@@ -30,31 +32,17 @@ def case_studies(ctx: Context) -> Response:
     for study, series_count, instance_count in rows:
         modalities = sorted({s.modality for s in study.series if s.modality})
         items.append(
-            {
-                "study_uid": study.study_uid,
-                "description": study.description,
-                "study_date": study.study_date,
-                "modalities": modalities,
-                "series_count": series_count,
-                "instance_count": instance_count,
-            }
+            CaseStudy(
+                study_uid=study.study_uid,
+                description=study.description,
+                study_date=study.study_date,
+                modalities=modalities,
+                series_count=series_count,
+                instance_count=instance_count,
+            )
         )
     ctx.audit("case_studies_read", resource_type="case", resource_id=case.id, patient_id=case.patient_id)
-    return JSONResponse({"items": items})
-
-
-def _annotation_json(annotation: Annotation) -> dict[str, Any]:
-    return {
-        "id": annotation.id,
-        "study_uid": annotation.study_uid,
-        "series_uid": annotation.series_uid,
-        "sop_uid": annotation.sop_uid,
-        "frame": annotation.frame,
-        "tool": annotation.tool,
-        "data": annotation.data,
-        "author": annotation.author.display_name,
-        "created_at": annotation.created_at.isoformat(),
-    }
+    return model_response(CaseStudies(items=items))
 
 
 def list_annotations(ctx: Context) -> Response:
@@ -64,7 +52,7 @@ def list_annotations(ctx: Context) -> Response:
         query = query.where(Annotation.study_uid == ctx.request.query_params["study_uid"])
     annotations = ctx.db.scalars(query).all()
     ctx.audit("annotations_read", resource_type="case", resource_id=case.id, patient_id=case.patient_id)
-    return JSONResponse({"items": [_annotation_json(a) for a in annotations]})
+    return model_response(Annotations(items=[AnnotationOut.of(a) for a in annotations]))
 
 
 def _validated(item: Any, index: int) -> dict[str, Any]:
@@ -110,12 +98,25 @@ def save_annotations(ctx: Context) -> Response:
         patient_id=case.patient_id,
         detail={"count": len(saved)},
     )
-    return JSONResponse({"items": [_annotation_json(a) for a in saved]})
+    return model_response(Annotations(items=[AnnotationOut.of(a) for a in saved]))
 
 
 ANNOTATIONS = "/api/cases/{case_id:int}/annotations"
 routes = [
-    api_route("/api/cases/{case_id:int}/studies", case_studies, access=Access.only(CLINICAL_ROLES)),
-    api_route(ANNOTATIONS, list_annotations, access=Access.only(CLINICAL_ROLES)),
-    api_route(ANNOTATIONS, save_annotations, access=Access.only(CLINICAL_ROLES), methods=["POST"]),
+    api_route(
+        "/api/cases/{case_id:int}/studies",
+        case_studies,
+        access=Access.only(CLINICAL_ROLES),
+        response=CaseStudies,
+    ),
+    api_route(ANNOTATIONS, list_annotations, access=Access.only(CLINICAL_ROLES), response=Annotations),
+    # The body is checked item by item here, with messages that name the item (`AnnotationsInput`).
+    api_route(
+        ANNOTATIONS,
+        save_annotations,
+        access=Access.only(CLINICAL_ROLES),
+        methods=["POST"],
+        body=AnnotationsInput,
+        response=Annotations,
+    ),
 ]

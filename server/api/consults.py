@@ -9,10 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, or_, select
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from server.access.policy import CLINICAL_ROLES, case_scope
-from server.api.routing import MAX_INT, Access, ApiError, Context, api_route, not_found
+from server.api.routing import MAX_INT, Access, ApiError, Context, api_route, model_response, not_found
+from server.api.schemas.consults import ConsultEvents, ConsultSessions, RtcConfig
+from server.api.schemas.consults import ConsultSession as SessionOut
+from server.api.schemas.consults import RoomEvent as EventOut
 from server.cases.models import Case
 from server.community.models import Role, User
 from server.consults.ice import ice_servers
@@ -48,18 +51,6 @@ def _query_int(ctx: Context, name: str) -> int | None:
     return int(raw)
 
 
-def session_json(row: ConsultSession) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "room": row.room,
-        "case_id": row.case_id,
-        "teaching_session_id": row.teaching_session_id,
-        "started_at": row.started_at.isoformat(),
-        "ended_at": row.ended_at.isoformat() if row.ended_at else None,
-        "ended_by_id": row.ended_by_id,
-    }
-
-
 def list_consults(ctx: Context) -> Response:
     query = select(ConsultSession).where(consult_scope(ctx.current_user))
     case_id, teaching_id = _query_int(ctx, "case_id"), _query_int(ctx, "teaching_session_id")
@@ -68,7 +59,7 @@ def list_consults(ctx: Context) -> Response:
     if teaching_id is not None:
         query = query.where(ConsultSession.teaching_session_id == teaching_id)
     rows = ctx.db.scalars(query.order_by(ConsultSession.started_at.desc()).limit(MAX_SESSIONS))
-    return JSONResponse({"sessions": [session_json(row) for row in rows]})
+    return model_response(ConsultSessions(sessions=[SessionOut.of(row) for row in rows]))
 
 
 def _shown(user: User, event: RoomEvent) -> dict[str, Any] | None:
@@ -102,22 +93,22 @@ def consult_events(ctx: Context) -> Response:
             patient_id=row.case.patient_id,
             detail={"after": after, "count": len(events)},
         )
-    return JSONResponse(
-        {
-            "session": session_json(row),
-            "events": [
-                {
-                    "seq": event.seq,
-                    "t_ms": event.t_ms,
-                    "at": event.at.isoformat(),
-                    "user_id": event.user_id,
-                    "kind": event.kind,
-                    "payload": payload,
-                }
+    return model_response(
+        ConsultEvents(
+            session=SessionOut.of(row),
+            events=[
+                EventOut(
+                    seq=event.seq,
+                    t_ms=event.t_ms,
+                    at=event.at,
+                    user_id=event.user_id,
+                    kind=event.kind,
+                    payload=payload,
+                )
                 for event in events
                 if (payload := _shown(ctx.current_user, event)) is not None
             ],
-        }
+        )
     )
 
 
@@ -128,17 +119,22 @@ def rtc_config(ctx: Context) -> Response:
     if not url:
         scheme = "wss" if ctx.request.url.scheme == "https" else "ws"
         url = f"{scheme}://{ctx.request.url.hostname}:{ctx.settings.signaling_port}"
-    return JSONResponse(
-        {
-            "signaling_url": url,
-            "ice_servers": ice_servers(rtc, ctx.current_user.id),
-            "grace_seconds": rtc.grace_seconds,
-        }
+    return model_response(
+        RtcConfig(
+            signaling_url=url,
+            ice_servers=ice_servers(rtc, ctx.current_user.id),  # type: ignore[arg-type]  # IceServer dicts
+            grace_seconds=rtc.grace_seconds,
+        )
     )
 
 
 routes = [
-    api_route("/api/consults", list_consults, access=ROOM_MEMBERS),
-    api_route("/api/consults/{session_id:int}/events", consult_events, access=ROOM_MEMBERS),
-    api_route("/api/rtc/config", rtc_config, access=ROOM_MEMBERS),
+    api_route("/api/consults", list_consults, access=ROOM_MEMBERS, response=ConsultSessions),
+    api_route(
+        "/api/consults/{session_id:int}/events",
+        consult_events,
+        access=ROOM_MEMBERS,
+        response=ConsultEvents,
+    ),
+    api_route("/api/rtc/config", rtc_config, access=ROOM_MEMBERS, response=RtcConfig),
 ]

@@ -17,6 +17,7 @@ from pydicom.datadict import keyword_for_tag, tag_for_keyword
 from pydicom.uid import ExplicitVRLittleEndian
 from sqlalchemy import ColumnElement, Select, func, select
 from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
 
 from imaging.dicom import (
     RenderError,
@@ -30,7 +31,13 @@ from imaging.dicom import (
 from imaging.dicom.cine import CINE_MEDIA_TYPE
 from server.access.policy import CLINICAL_ROLES, dicomweb_study_scope, require_share_scope
 from server.api.multipart_related import MultipartError, split_related
-from server.api.routing import Access, ApiError, Context, api_route, not_found
+from server.api.routing import Access, ApiError, Context, Handler, api_route, not_found
+from server.api.schemas.dicomweb import (
+    MULTIPART_DICOM,
+    MULTIPART_FRAMES,
+    DicomDatasets,
+    StoreResponse,
+)
 from server.cases.models import Case, StoredFile
 from server.community.models import Role
 from server.dicom.ingest import (
@@ -712,6 +719,33 @@ STUDY = "/dicomweb/studies/{study}"
 SERIES = STUDY + "/series/{series}"
 INSTANCE = SERIES + "/instances/{instance}"
 
+DATASETS: dict[str, Any] = {"response": DicomDatasets, "produces": DICOM_JSON}
+# What each read answers, for its routes here and under share links and the teaching library.
+CONTRACTS: dict[Handler, dict[str, Any]] = {
+    search_studies: DATASETS,
+    search_series: DATASETS,
+    search_instances: DATASETS,
+    study_metadata: DATASETS,
+    series_metadata: DATASETS,
+    retrieve_study: {"produces": MULTIPART_DICOM},
+    retrieve_series: {"produces": MULTIPART_DICOM},
+    retrieve_instance: {"produces": MULTIPART_DICOM},
+    retrieve_frames: {"produces": MULTIPART_FRAMES},
+    retrieve_rendered: {"produces": (PREVIEW_MEDIA_TYPE, "image/png", CINE_MEDIA_TYPE)},
+    retrieve_cine: {"produces": CINE_MEDIA_TYPE},
+    series_thumbnail: {"produces": PREVIEW_MEDIA_TYPE},
+}
+
+
+def contract_of(handler: Handler) -> dict[str, Any]:
+    """The `api_route` contract arguments of a DICOMweb read handler."""
+    return CONTRACTS[handler]
+
+
+def _read(path: str, handler: Handler) -> Route:
+    return api_route(path, handler, access=READERS, **contract_of(handler))
+
+
 routes = [
     api_route(
         "/dicomweb/studies",
@@ -719,18 +753,21 @@ routes = [
         access=Access.only(Role.REQUESTER),
         methods=["POST"],
         raw_body_limit=MAX_STOW_BYTES,
+        consumes=MULTIPART_DICOM,
+        response=StoreResponse,
+        produces=DICOM_JSON,
     ),
-    api_route("/dicomweb/studies", search_studies, access=READERS),
-    api_route(STUDY, retrieve_study, access=READERS),
-    api_route(STUDY + "/metadata", study_metadata, access=READERS),
-    api_route(STUDY + "/instances", search_instances, access=READERS),
-    api_route(STUDY + "/series", search_series, access=READERS),
-    api_route(SERIES, retrieve_series, access=READERS),
-    api_route(SERIES + "/instances", search_instances, access=READERS),
-    api_route(SERIES + "/metadata", series_metadata, access=READERS),
-    api_route(SERIES + "/thumbnail", series_thumbnail, access=READERS),
-    api_route(INSTANCE, retrieve_instance, access=READERS),
-    api_route(INSTANCE + "/frames/{frames}", retrieve_frames, access=READERS),
-    api_route(INSTANCE + "/rendered", retrieve_rendered, access=READERS),
-    api_route(INSTANCE + "/cine.mp4", retrieve_cine, access=READERS),
+    _read("/dicomweb/studies", search_studies),
+    _read(STUDY, retrieve_study),
+    _read(STUDY + "/metadata", study_metadata),
+    _read(STUDY + "/instances", search_instances),
+    _read(STUDY + "/series", search_series),
+    _read(SERIES, retrieve_series),
+    _read(SERIES + "/instances", search_instances),
+    _read(SERIES + "/metadata", series_metadata),
+    _read(SERIES + "/thumbnail", series_thumbnail),
+    _read(INSTANCE, retrieve_instance),
+    _read(INSTANCE + "/frames/{frames}", retrieve_frames),
+    _read(INSTANCE + "/rendered", retrieve_rendered),
+    _read(INSTANCE + "/cine.mp4", retrieve_cine),
 ]

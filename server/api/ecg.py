@@ -11,14 +11,24 @@ from typing import Any
 import numpy as np
 from scipy.signal import resample_poly
 from sqlalchemy import select
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from imaging.ecg import ACCEPTED, FORMAT_NAMES, InvalidEcg, UnsupportedEcg, from_bytes
 from imaging.ecg import EcgRecord as Signal
 from imaging.ecg.render import MEDIA_TYPES
 from server.access.policy import CLINICAL_ROLES
 from server.api.cases import visible_case, visible_material
-from server.api.routing import Access, ApiError, Context, api_route
+from server.api.routing import Access, ApiError, Context, api_route, model_response
+from server.api.schemas.ecg import (
+    ECG_MEDIA_TYPES,
+    DeviceMeasurements,
+    Ecg,
+    EcgDetail,
+    EcgMeasurements,
+    Ecgs,
+    EcgSamples,
+    StoredEcg,
+)
 from server.cases.models import Urgency
 from server.community.models import Role
 from server.ecg.ingest import ingest_ecg, page_key, queue_processing
@@ -39,7 +49,8 @@ def _audit_read(ctx: Context, row: EcgRecord, what: str) -> None:
     )
 
 
-def ecg_json(row: EcgRecord) -> dict[str, Any]:
+def ecg_fields(row: EcgRecord) -> dict[str, Any]:
+    """The fields of `Ecg` for a record."""
     return {
         "id": row.id,
         "case_id": row.case_id,
@@ -54,16 +65,16 @@ def ecg_json(row: EcgRecord) -> dict[str, Any]:
         "filters": row.filters,
         "render_state": row.render_state,
         "render_error": row.render_error,
-        "created_at": row.created_at.isoformat(),
+        "created_at": row.created_at,
     }
 
 
-def measurements_json(row: EcgRecord) -> dict[str, Any]:
+def measurements_of(row: EcgRecord) -> EcgMeasurements:
     """Automated values (labelled, with their method) and the device's own, never mixed."""
-    return {
-        "automated": row.automated_measurements,
-        "device": {"measurements": row.device_measurements, "statements": row.device_statements},
-    }
+    return EcgMeasurements(
+        automated=row.automated_measurements,
+        device=DeviceMeasurements(measurements=row.device_measurements, statements=row.device_statements),
+    )
 
 
 def upload_ecg(ctx: Context) -> Response:
@@ -88,8 +99,9 @@ def upload_ecg(ctx: Context) -> Response:
         detail={"status": outcome.status, "format": outcome.source_format, "case_id": case.id},
     )
     queue_processing(ctx.send_task, outcome, urgent=case.urgency == Urgency.URGENT)
-    return JSONResponse(
-        {"status": outcome.status, **ecg_json(row)}, status_code=201 if outcome.status == "stored" else 200
+    return model_response(
+        StoredEcg(status=outcome.status, **ecg_fields(row)),
+        status_code=201 if outcome.status == "stored" else 200,
     )
 
 
@@ -97,19 +109,19 @@ def list_ecgs(ctx: Context) -> Response:
     case = visible_case(ctx)
     rows = ctx.db.scalars(select(EcgRecord).where(EcgRecord.case_id == case.id).order_by(EcgRecord.id)).all()
     ctx.audit("ecg_list_read", resource_type="case", resource_id=case.id, patient_id=case.patient_id)
-    return JSONResponse({"items": [ecg_json(row) for row in rows]})
+    return model_response(Ecgs(items=[Ecg(**ecg_fields(row)) for row in rows]))
 
 
 def get_ecg(ctx: Context) -> Response:
     row = visible_material(ctx, EcgRecord, "ecg_id", "ECG")
     _audit_read(ctx, row, "record")
-    return JSONResponse({**ecg_json(row), "measurements": measurements_json(row)})
+    return model_response(EcgDetail(**ecg_fields(row), measurements=measurements_of(row)))
 
 
 def ecg_measurements(ctx: Context) -> Response:
     row = visible_material(ctx, EcgRecord, "ecg_id", "ECG")
     _audit_read(ctx, row, "measurements")
-    return JSONResponse(measurements_json(row))
+    return model_response(measurements_of(row))
 
 
 def _viewer_rate(ctx: Context, native: float) -> int:
@@ -121,30 +133,30 @@ def _viewer_rate(ctx: Context, native: float) -> int:
     return min(int(raw), int(native))
 
 
-def samples_json(ctx: Context, record: Signal, record_id: int) -> dict[str, Any]:
+def samples_of(ctx: Context, record: Signal, record_id: int) -> EcgSamples:
     """Every lead in µV for a browser viewer; `?rate=` downsamples (anti-aliased) to at most that rate.
     The teaching library's ECG copies answer the same way."""
-    rate = _viewer_rate(ctx, record.sampling_rate)
+    rate: int | float = _viewer_rate(ctx, record.sampling_rate)
     samples = record.samples
     if rate < record.sampling_rate:
         factor = max(1, round(record.sampling_rate / rate))
         samples = np.rint(resample_poly(samples.astype(np.float64), 1, factor, axis=1)).astype(np.int32)
         rate = record.sampling_rate / factor
-    return {
-        "id": record_id,
-        "units": "uV",
-        "sampling_rate": rate,
-        "leads": {name: samples[index].tolist() for index, name in enumerate(record.leads)},
-        "derived_leads": list(record.derived_leads),
-    }
+    return EcgSamples(
+        id=record_id,
+        units="uV",
+        sampling_rate=rate,
+        leads={name: samples[index].tolist() for index, name in enumerate(record.leads)},
+        derived_leads=list(record.derived_leads),
+    )
 
 
 def ecg_samples(ctx: Context) -> Response:
     row = visible_material(ctx, EcgRecord, "ecg_id", "ECG")
     record = from_bytes(ctx.request.app.state.store.read_bytes(row.record_key))
-    body = samples_json(ctx, record, row.id)
+    body = samples_of(ctx, record, row.id)
     _audit_read(ctx, row, "samples")
-    return JSONResponse(body)
+    return model_response(body)
 
 
 def _page(ctx: Context, fmt: str) -> Response:
@@ -177,11 +189,14 @@ routes = [
         access=Access.only(Role.REQUESTER),
         methods=["POST"],
         raw_body_limit=MAX_ECG_BYTES,
+        consumes=ECG_MEDIA_TYPES,
+        response=StoredEcg,
+        status=201,
     ),
-    api_route("/api/cases/{case_id:int}/ecgs", list_ecgs, access=READERS),
-    api_route(ECG, get_ecg, access=READERS),
-    api_route(f"{ECG}/measurements", ecg_measurements, access=READERS),
-    api_route(f"{ECG}/samples", ecg_samples, access=READERS),
-    api_route(f"{ECG}/page.png", ecg_page_png, access=READERS),
-    api_route(f"{ECG}/page.pdf", ecg_page_pdf, access=READERS),
+    api_route("/api/cases/{case_id:int}/ecgs", list_ecgs, access=READERS, response=Ecgs),
+    api_route(ECG, get_ecg, access=READERS, response=EcgDetail),
+    api_route(f"{ECG}/measurements", ecg_measurements, access=READERS, response=EcgMeasurements),
+    api_route(f"{ECG}/samples", ecg_samples, access=READERS, response=EcgSamples),
+    api_route(f"{ECG}/page.png", ecg_page_png, access=READERS, produces=MEDIA_TYPES["png"]),
+    api_route(f"{ECG}/page.pdf", ecg_page_pdf, access=READERS, produces=MEDIA_TYPES["pdf"]),
 ]

@@ -11,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from server.api.routing import Access
+from server.api.routing import Access, declare
+from server.api.schemas.health import Liveness, Readiness
 from server.core.db import ping
 
 CHECK_TIMEOUT_SECONDS = 3
@@ -57,6 +58,10 @@ async def readyz(request: Request) -> Response:
     )
 
 
-routes = [Route("/healthz", healthz), Route("/readyz", readyz)]
+routes = [
+    declare(Route("/healthz", healthz), response=Liveness),
+    declare(Route("/readyz", readyz), response=Readiness),
+]
+routes[1].other_responses = {503: Readiness}  # type: ignore[attr-defined]  # not ready: the same body
 for _route in routes:
     _route.access = Access.public()  # type: ignore[attr-defined]  # probes carry no credentials

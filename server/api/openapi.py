@@ -48,7 +48,7 @@ CONVERTOR_SCHEMAS: dict[str, dict[str, Any]] = {
     "float": {"type": "number", "minimum": 0},
     "uuid": {"type": "string", "format": "uuid"},
 }
-SIGNED_IN = [{"session": []}, {"bearer": []}]
+SIGNED_IN: list[dict[str, list[str]]] = [{"session": []}, {"bearer": []}]
 ERROR_RESPONSE = {"$ref": "#/components/responses/Error"}
 REF_TEMPLATE = "#/components/schemas/{model}"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -64,7 +64,9 @@ class _Schemas(GenerateJsonSchema):
         field: core_schema.ModelField | core_schema.DataclassField | core_schema.TypedDictField,
         total: bool,
     ) -> bool:
-        return self.mode == "serialization" or super().field_is_required(field, total)
+        if self.mode == "serialization" and field["type"] != "typed-dict-field":
+            return True  # a TypedDict's NotRequired keys are left out when absent
+        return super().field_is_required(field, total)
 
 
 def _contract(route: Route) -> dict[str, Any]:

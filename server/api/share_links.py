@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from server.access.audit import DENIED
 from server.access.policy import (
@@ -27,7 +27,23 @@ from server.access.policy import (
     study_scope,
 )
 from server.api import dicomweb
-from server.api.routing import Access, ApiError, Context, Handler, api_route, body_field, not_found
+from server.api.routing import (
+    NO_CONTENT,
+    Access,
+    ApiError,
+    Context,
+    Handler,
+    api_route,
+    model_response,
+    not_found,
+)
+from server.api.schemas.share_links import (
+    CreatedShareLink,
+    SharedLinkInfo,
+    ShareLinkInput,
+    ShareLinks,
+)
+from server.api.schemas.share_links import ShareLink as ShareLinkOut
 from server.auth.sessions import token_hash
 from server.cases.models import Case
 from server.core.orm import utcnow
@@ -48,24 +64,22 @@ def _state(link: ShareLink) -> str:
     return share_link_refusal(link) or "active"
 
 
-def _link_json(link: ShareLink) -> dict[str, Any]:
-    def when(value: Any) -> str | None:
-        return value.isoformat() if value else None
-
+def _link_fields(link: ShareLink) -> dict[str, Any]:
+    """The fields of `ShareLink` (as listed: never the token)."""
     return {
         "id": link.id,
         "case_id": link.case_id,
         "study_uid": link.study.study_uid,
         "study_description": link.study.description,
-        "scope": link.scope.value,
+        "scope": link.scope,
         "recipient": link.recipient,
         "state": _state(link),
-        "created_at": when(link.created_at),
+        "created_at": link.created_at,
         "created_by": link.created_by.display_name,
-        "expires_at": when(link.expires_at),
-        "revoked_at": when(link.revoked_at),
+        "expires_at": link.expires_at,
+        "revoked_at": link.revoked_at,
         "revoked_by": link.revoked_by.display_name if link.revoked_by else None,
-        "last_used_at": when(link.last_used_at),
+        "last_used_at": link.last_used_at,
         "use_count": link.use_count,
     }
 
@@ -88,8 +102,7 @@ def _audit_link(ctx: Context, action: str, link: ShareLink, **detail: Any) -> No
     )
 
 
-def _scope_field(ctx: Context) -> ShareScope:
-    raw = body_field(ctx, "scope", str)
+def _scope_field(raw: str) -> ShareScope:
     try:
         return ShareScope(raw)
     except ValueError:
@@ -98,8 +111,7 @@ def _scope_field(ctx: Context) -> ShareScope:
         ) from None
 
 
-def _days_field(ctx: Context) -> int:
-    days = body_field(ctx, "expires_in_days", int)
+def _days_field(days: int) -> int:
     if not 1 <= days <= MAX_DAYS:
         raise ApiError(
             400,
@@ -114,9 +126,10 @@ def create_share_link(ctx: Context) -> Response:
     """A new link to one study of the case; the answer carries the token, which is never shown again."""
     user = ctx.current_user
     case = _shareable_case(ctx, ctx.path["case_id"])
-    study_uid = body_field(ctx, "study_uid", str)
-    scope, days = _scope_field(ctx), _days_field(ctx)
-    recipient = (body_field(ctx, "recipient", str, required=False) or "").strip()
+    body = ctx.payload(ShareLinkInput)
+    study_uid = body.study_uid
+    scope, days = _scope_field(body.scope), _days_field(body.expires_in_days)
+    recipient = (body.recipient or "").strip()
     if len(recipient) > MAX_RECIPIENT_CHARS:
         raise ApiError(
             400, "invalid_field", f"field 'recipient' is longer than {MAX_RECIPIENT_CHARS}", field="recipient"
@@ -150,7 +163,9 @@ def create_share_link(ctx: Context) -> Response:
     )
     path = share_path(token)
     url = str(ctx.request.base_url).rstrip("/") + path
-    return JSONResponse({**_link_json(link), "token": token, "path": path, "url": url}, status_code=201)
+    return model_response(
+        CreatedShareLink(**_link_fields(link), token=token, path=path, url=url), status_code=201
+    )
 
 
 def list_share_links(ctx: Context) -> Response:
@@ -159,7 +174,7 @@ def list_share_links(ctx: Context) -> Response:
         select(ShareLink).where(ShareLink.case_id == case.id).order_by(ShareLink.created_at.desc())
     ).all()
     ctx.audit("share_link_list", resource_type="case", resource_id=case.id, patient_id=case.patient_id)
-    return JSONResponse({"items": [_link_json(link) for link in links]})
+    return model_response(ShareLinks(items=[ShareLinkOut(**_link_fields(link)) for link in links]))
 
 
 def revoke_share_link(ctx: Context) -> Response:
@@ -174,7 +189,7 @@ def revoke_share_link(ctx: Context) -> Response:
     link.revoked_at = utcnow()
     link.revoked_by = ctx.current_user
     _audit_link(ctx, "share_link_revoke", link)
-    return JSONResponse(_link_json(link))
+    return model_response(ShareLinkOut(**_link_fields(link)))
 
 
 # ---- using a link ----------------------------------------------------------------------------
@@ -244,15 +259,15 @@ def link_info(ctx: Context) -> Response:
     assert link is not None
     sharer = link.created_by
     _audit_link(ctx, "share_link_open", link)
-    return JSONResponse(
-        {
-            "study_uid": link.study.study_uid,
-            "scope": link.scope.value,
-            "recipient": link.recipient,
-            "expires_at": link.expires_at.isoformat(),
-            "shared_by": sharer.display_name,
-            "shared_by_institution": sharer.institution.name if sharer.institution else "",
-        }
+    return model_response(
+        SharedLinkInfo(
+            study_uid=link.study.study_uid,
+            scope=link.scope,
+            recipient=link.recipient,
+            expires_at=link.expires_at,
+            shared_by=sharer.display_name,
+            shared_by_institution=sharer.institution.name if sharer.institution else "",
+        )
     )
 
 
@@ -276,12 +291,37 @@ SHARED_DICOMWEB: list[tuple[str, Handler, ShareScope]] = [
 SHARERS = Access.only(SHARING_ROLES)
 CASE_LINKS = "/api/cases/{case_id:int}/share-links"
 routes = [
-    api_route(CASE_LINKS, list_share_links, access=SHARERS),
-    api_route(CASE_LINKS, create_share_link, access=SHARERS, methods=["POST"]),
-    api_route("/api/share-links/{link_id:int}/revoke", revoke_share_link, access=SHARERS, methods=["POST"]),
-    api_route(SHARE + "/link", _through_link(link_info, ShareScope.READ), access=Access.by_share_link()),
+    api_route(CASE_LINKS, list_share_links, access=SHARERS, response=ShareLinks),
+    api_route(
+        CASE_LINKS,
+        create_share_link,
+        access=SHARERS,
+        methods=["POST"],
+        body=ShareLinkInput,
+        response=CreatedShareLink,
+        status=201,
+    ),
+    api_route(
+        "/api/share-links/{link_id:int}/revoke",
+        revoke_share_link,
+        access=SHARERS,
+        methods=["POST"],
+        consumes=NO_CONTENT,
+        response=ShareLinkOut,
+    ),
+    api_route(
+        SHARE + "/link",
+        _through_link(link_info, ShareScope.READ),
+        access=Access.by_share_link(),
+        response=SharedLinkInfo,
+    ),
     *(
-        api_route(SHARE + path, _through_link(handler, needed), access=Access.by_share_link())
+        api_route(
+            SHARE + path,
+            _through_link(handler, needed),
+            access=Access.by_share_link(),
+            **dicomweb.contract_of(handler),
+        )
         for path, handler, needed in SHARED_DICOMWEB
     ),
 ]

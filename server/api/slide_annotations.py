@@ -12,11 +12,13 @@ import math
 from typing import Any
 
 from sqlalchemy import delete, select
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from server.access.policy import CLINICAL_ROLES
 from server.api.cases import visible_material
-from server.api.routing import Access, ApiError, Context, api_route, body_field
+from server.api.routing import Access, ApiError, Context, api_route, body_field, model_response
+from server.api.schemas.slide_annotations import Author, SlideAnnotations, SlideAnnotationsInput
+from server.api.schemas.slide_annotations import SlideAnnotation as SlideAnnotationOut
 from server.slides.models import Slide, SlideAnnotation
 
 MAX_ANNOTATIONS = 500
@@ -59,16 +61,16 @@ def _points(item: dict[str, Any], slide: Slide, index: int) -> list[dict[str, fl
     return points
 
 
-def annotation_json(row: SlideAnnotation, slide: Slide) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "tool": row.tool,
-        "points": row.points,
-        "label": row.label,
-        "author": {"id": row.author.id, "display_name": row.author.display_name},
-        "created_at": row.created_at.isoformat(),
+def annotation_of(row: SlideAnnotation, slide: Slide) -> SlideAnnotationOut:
+    return SlideAnnotationOut(
+        id=row.id,
+        tool=row.tool,  # type: ignore[arg-type]  # one of POINTS_OF_TOOL, checked when saved
+        points=row.points,  # type: ignore[arg-type]  # {x, y} objects, validated as `Point`
+        label=row.label,
+        author=Author(id=row.author.id, display_name=row.author.display_name),
+        created_at=row.created_at,
         **measurement(row.tool, row.points, slide),
-    }
+    )
 
 
 def _annotations(ctx: Context, slide: Slide) -> list[SlideAnnotation]:
@@ -88,7 +90,7 @@ def list_annotations(ctx: Context) -> Response:
         resource_id=slide.id,
         patient_id=slide.case.patient_id,
     )
-    return JSONResponse({"items": [annotation_json(row, slide) for row in rows]})
+    return model_response(SlideAnnotations(items=[annotation_of(row, slide) for row in rows]))
 
 
 def save_annotations(ctx: Context) -> Response:
@@ -132,11 +134,20 @@ def save_annotations(ctx: Context) -> Response:
         patient_id=slide.case.patient_id,
         detail={"count": len(rows)},
     )
-    return JSONResponse({"items": [annotation_json(row, slide) for row in _annotations(ctx, slide)]})
+    saved = [annotation_of(row, slide) for row in _annotations(ctx, slide)]
+    return model_response(SlideAnnotations(items=saved))
 
 
 ANNOTATIONS = "/api/slides/{slide_id:int}/annotations"
 routes = [
-    api_route(ANNOTATIONS, list_annotations, access=Access.only(CLINICAL_ROLES)),
-    api_route(ANNOTATIONS, save_annotations, access=Access.only(CLINICAL_ROLES), methods=["POST"]),
+    api_route(ANNOTATIONS, list_annotations, access=Access.only(CLINICAL_ROLES), response=SlideAnnotations),
+    # The body is checked here, against the slide's size, with messages naming the annotation.
+    api_route(
+        ANNOTATIONS,
+        save_annotations,
+        access=Access.only(CLINICAL_ROLES),
+        methods=["POST"],
+        body=SlideAnnotationsInput,
+        response=SlideAnnotations,
+    ),
 ]

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from imaging.wsi import (
     ACCEPTED,
@@ -42,8 +42,11 @@ from server.api.routing import (
     StreamContext,
     api_route,
     api_stream_route,
+    model_response,
     not_found,
 )
+from server.api.schemas.slides import Slide as SlideOut
+from server.api.schemas.slides import Slides, StoredSlide
 from server.cases.models import Urgency
 from server.community.models import Role
 from server.slides.ingest import (
@@ -75,8 +78,9 @@ def _audit_read(ctx: Context, row: Slide, part: str) -> None:
     )
 
 
-def slide_json(row: Slide) -> dict[str, Any]:
-    """The default view: no label or macro, no identifying vendor text either (a reader needs neither)."""
+def slide_fields(row: Slide) -> dict[str, Any]:
+    """The fields of `Slide` for a row. The default view: no label or macro, no identifying vendor
+    text either (a reader needs neither)."""
     metadata: SlideMetadata = stored_metadata(row)
     return {
         "id": row.id,
@@ -87,7 +91,7 @@ def slide_json(row: Slide) -> dict[str, Any]:
         "tiles_state": row.tiles_state,
         "tiles_error": row.tiles_error,
         "dzi": f"/api/slides/{row.id}/dzi",
-        "created_at": row.created_at.isoformat(),
+        "created_at": row.created_at,
     }
 
 
@@ -146,7 +150,7 @@ async def upload_slide(ctx: StreamContext) -> Response:
             _check_and_store, store, spool_path, filename, case_id, sha256, size
         )
 
-    def record(c: Context) -> dict[str, Any]:
+    def record(c: Context) -> StoredSlide:
         case = visible_case(c)
         outcome: SlideOutcome = record_slide(
             c.db,
@@ -168,23 +172,23 @@ async def upload_slide(ctx: StreamContext) -> Response:
             detail={"status": outcome.status, "format": fmt, "case_id": case.id, "size": size},
         )
         queue_tiles(c.send_task, outcome, urgent=case.urgency == Urgency.URGENT)
-        return {"status": outcome.status, **slide_json(row)}
+        return StoredSlide(status=outcome.status, **slide_fields(row))
 
     body = await ctx.run(record)
-    return JSONResponse(body, status_code=201 if body["status"] == "stored" else 200)
+    return model_response(body, status_code=201 if body.status == "stored" else 200)
 
 
 def list_slides(ctx: Context) -> Response:
     case = visible_case(ctx)
     rows = ctx.db.scalars(select(Slide).where(Slide.case_id == case.id).order_by(Slide.id)).all()
     ctx.audit("slide_list_read", resource_type="case", resource_id=case.id, patient_id=case.patient_id)
-    return JSONResponse({"items": [slide_json(row) for row in rows]})
+    return model_response(Slides(items=[SlideOut(**slide_fields(row)) for row in rows]))
 
 
 def get_slide(ctx: Context) -> Response:
     row = visible_material(ctx, Slide, "slide_id", "slide")
     _audit_read(ctx, row, "metadata")
-    return JSONResponse(slide_json(row))
+    return model_response(SlideOut(**slide_fields(row)))
 
 
 def slide_dzi(ctx: Context) -> Response:
@@ -233,10 +237,22 @@ def slide_tile(ctx: Context) -> Response:
 SLIDE = "/api/slides/{slide_id:int}"
 READERS = Access.only(CLINICAL_ROLES)
 routes = [
-    api_stream_route("/api/cases/{case_id:int}/slides", upload_slide, access=Access.only(Role.REQUESTER)),
-    api_route("/api/cases/{case_id:int}/slides", list_slides, access=READERS),
-    api_route(SLIDE, get_slide, access=READERS),
-    api_route(f"{SLIDE}/dzi", slide_dzi, access=READERS),
-    api_route(f"{SLIDE}/thumbnail.jpeg", slide_thumbnail, access=READERS),
-    api_route(f"{SLIDE}/tiles/{{level:int}}/{{col:int}}_{{row:int}}.jpeg", slide_tile, access=READERS),
+    api_stream_route(
+        "/api/cases/{case_id:int}/slides",
+        upload_slide,
+        access=Access.only(Role.REQUESTER),
+        consumes="application/octet-stream",
+        response=StoredSlide,
+        status=201,
+    ),
+    api_route("/api/cases/{case_id:int}/slides", list_slides, access=READERS, response=Slides),
+    api_route(SLIDE, get_slide, access=READERS, response=SlideOut),
+    api_route(f"{SLIDE}/dzi", slide_dzi, access=READERS, produces=DZI_MEDIA_TYPE),
+    api_route(f"{SLIDE}/thumbnail.jpeg", slide_thumbnail, access=READERS, produces=TILE_MEDIA_TYPE),
+    api_route(
+        f"{SLIDE}/tiles/{{level:int}}/{{col:int}}_{{row:int}}.jpeg",
+        slide_tile,
+        access=READERS,
+        produces=TILE_MEDIA_TYPE,
+    ),
 ]

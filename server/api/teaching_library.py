@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from imaging.ecg import FORMAT_NAMES, from_bytes
 from imaging.wsi import DZI_MEDIA_TYPE, TILE_MEDIA_TYPE, dzi_xml, level_tiles
@@ -35,8 +35,27 @@ from server.access.policy import (
     teaching_slide_scope,
 )
 from server.api import dicomweb
-from server.api.ecg import samples_json
-from server.api.routing import Access, ApiError, Context, Handler, api_route, body_field, not_found
+from server.api.ecg import samples_of
+from server.api.routing import (
+    Access,
+    ApiError,
+    Context,
+    Handler,
+    api_route,
+    body_field,
+    model_response,
+    not_found,
+)
+from server.api.schemas.ecg import DeviceMeasurements, EcgMeasurements, EcgSamples
+from server.api.schemas.teaching_library import (
+    ChaptersInput,
+    Item,
+    Items,
+    ListedItem,
+    PublishInput,
+)
+from server.api.schemas.teaching_library import TeachingEcg as EcgCopy
+from server.api.schemas.teaching_library import TeachingSlide as SlideCopy
 from server.community.models import Role
 from server.consults.chapters import chapters_vtt
 from server.consults.models import ConsultSession, Recording
@@ -104,7 +123,8 @@ def chapters(item: TeachingItem) -> list[dict[str, Any]]:
     return sorted(marked, key=lambda c: (c["t_ms"], c["source"] != "host"))
 
 
-def summary_json(item: TeachingItem) -> dict[str, Any]:
+def summary_fields(item: TeachingItem) -> dict[str, Any]:
+    """The fields of `ItemSummary`, and the number of chapters (`ListedItem`)."""
     session = item.teaching_session
     return {
         "id": item.id,
@@ -113,7 +133,7 @@ def summary_json(item: TeachingItem) -> dict[str, Any]:
         "kind": session.kind.value,
         "host_name": session.host.display_name,
         "institution": session.institution.name,
-        "held_at": (session.held_at or item.recording.started_at).isoformat(),
+        "held_at": session.held_at or item.recording.started_at,
         "duration_ms": item.recording.duration_ms,
         "poster_url": _media_url(item, "poster.jpg") if "poster.jpg" in item.recording.object_keys else None,
         "state": item.state.value,
@@ -121,10 +141,10 @@ def summary_json(item: TeachingItem) -> dict[str, Any]:
     }
 
 
-def item_json(item: TeachingItem) -> dict[str, Any]:
+def item_of(item: TeachingItem) -> Item:
     keys = item.recording.object_keys
-    return {
-        **summary_json(item),
+    fields = {
+        **summary_fields(item),
         "description": item.description,
         "error": item.error,
         "chapters": chapters(item),
@@ -145,6 +165,7 @@ def item_json(item: TeachingItem) -> dict[str, Any]:
             for m in item.materials
         ],
     }
+    return Item(**fields)
 
 
 def publish(ctx: Context) -> Response:
@@ -181,7 +202,7 @@ def publish(ctx: Context) -> Response:
     _audit(ctx, "teaching_item_create", item, recording_id=recording.id)
     ctx.send_task(PREPARE_TASK, item.id)
     ctx.db.refresh(item)
-    return JSONResponse(item_json(item), status_code=201)
+    return model_response(item_of(item), status_code=201)
 
 
 def list_items(ctx: Context) -> Response:
@@ -209,13 +230,13 @@ def list_items(ctx: Context) -> Response:
         query = query.where(TeachingItem.specialty == specialty)
     items = ctx.db.scalars(query.order_by(TeachingItem.created_at.desc(), TeachingItem.id.desc())).all()
     ctx.audit("teaching_library_list", resource_type="teaching_item", detail={"q": q, "count": len(items)})
-    return JSONResponse({"items": [summary_json(item) for item in items]})
+    return model_response(Items(items=[ListedItem(**summary_fields(item)) for item in items]))
 
 
 def get_item(ctx: Context) -> Response:
     item = _item(ctx)
     _audit(ctx, "teaching_item_read", item)
-    return JSONResponse(item_json(item))
+    return model_response(item_of(item))
 
 
 def _chapter(raw: Any, duration_ms: int) -> dict[str, Any]:
@@ -240,7 +261,7 @@ def set_chapters(ctx: Context) -> Response:
         (_chapter(c, item.recording.duration_ms or 0) for c in raw), key=lambda c: c["t_ms"]
     )
     _audit(ctx, "teaching_chapters_set", item, count=len(raw))
-    return JSONResponse(item_json(item))
+    return model_response(item_of(item))
 
 
 def _ranged(ctx: Context, store: ObjectStore, key: str, media_type: str) -> Response:
@@ -306,28 +327,28 @@ def _slide(ctx: Context, part: str) -> TeachingSlide:
     return copy
 
 
-def slide_json(copy: TeachingSlide) -> dict[str, Any]:
+def slide_of(copy: TeachingSlide) -> SlideCopy:
     """As `/api/slides/<id>` answers, less what may identify: no label, macro, vendor text or file name."""
-    return {
-        "id": copy.id,
-        "width": copy.width,
-        "height": copy.height,
-        "levels": copy.levels,
-        "mpp_x": copy.mpp_x,
-        "mpp_y": copy.mpp_y,
-        "objective_power": copy.objective_power,
-        "associated_images": ["thumbnail"],
-        "label_withheld": True,
-        "properties": {},
-        "tiles_state": copy.tiles_state,
-        "tiles_error": None,
-        "dzi": f"/api/teaching/slides/{copy.id}/dzi",
-        "created_at": copy.created_at.isoformat(),
-    }
+    return SlideCopy(
+        id=copy.id,
+        width=copy.width,
+        height=copy.height,
+        levels=copy.levels,  # type: ignore[arg-type]  # {width, height, downsample}, validated
+        mpp_x=copy.mpp_x,
+        mpp_y=copy.mpp_y,
+        objective_power=copy.objective_power,
+        associated_images=["thumbnail"],
+        label_withheld=True,
+        properties={},
+        tiles_state=copy.tiles_state,
+        tiles_error=None,
+        dzi=f"/api/teaching/slides/{copy.id}/dzi",
+        created_at=copy.created_at,
+    )
 
 
 def get_slide(ctx: Context) -> Response:
-    return JSONResponse(slide_json(_slide(ctx, "metadata")))
+    return model_response(slide_of(_slide(ctx, "metadata")))
 
 
 def slide_dzi(ctx: Context) -> Response:
@@ -368,28 +389,28 @@ def _ecg(ctx: Context, part: str) -> TeachingEcg:
     return copy
 
 
-def ecg_json(copy: TeachingEcg) -> dict[str, Any]:
+def ecg_of(copy: TeachingEcg) -> EcgCopy:
     """As `/api/ecgs/<id>` answers, less what may identify: no case, file name, acquisition time or
     device statements (free text)."""
-    return {
-        "id": copy.id,
-        "format": copy.source_format,
-        "format_name": FORMAT_NAMES.get(copy.source_format, copy.source_format),
-        "leads": copy.leads,
-        "sampling_rate": copy.sampling_rate,
-        "duration_s": copy.duration_s,
-        "device": copy.device,
-        "filters": copy.filters,
-        "measurements": {
-            "automated": copy.automated_measurements,
-            "device": {"measurements": copy.device_measurements, "statements": []},
-        },
-        "created_at": copy.created_at.isoformat(),
-    }
+    return EcgCopy(
+        id=copy.id,
+        format=copy.source_format,
+        format_name=FORMAT_NAMES.get(copy.source_format, copy.source_format),
+        leads=copy.leads,
+        sampling_rate=copy.sampling_rate,
+        duration_s=copy.duration_s,
+        device=copy.device,
+        filters=copy.filters,
+        measurements=EcgMeasurements(
+            automated=copy.automated_measurements,
+            device=DeviceMeasurements(measurements=copy.device_measurements, statements=[]),
+        ),
+        created_at=copy.created_at,
+    )
 
 
 def get_ecg(ctx: Context) -> Response:
-    return JSONResponse(ecg_json(_ecg(ctx, "record")))
+    return model_response(ecg_of(_ecg(ctx, "record")))
 
 
 def ecg_samples(ctx: Context) -> Response:
@@ -402,7 +423,7 @@ def ecg_samples(ctx: Context) -> Response:
         raise ApiError(
             409, "copy_pending", "the teaching copy is being prepared; try again shortly"
         ) from None
-    return JSONResponse(samples_json(ctx, record, copy.id))
+    return model_response(samples_of(ctx, record, copy.id))
 
 
 def _in_library(handler: Handler) -> Handler:
@@ -439,19 +460,51 @@ ITEM = LIBRARY + "/{item_id:int}"
 SLIDE = "/api/teaching/slides/{slide_id:int}"
 ECG = "/api/teaching/ecgs/{ecg_id:int}"
 routes = [
-    api_route(LIBRARY, list_items, access=LIBRARY_USERS),
-    api_route(LIBRARY, publish, access=PUBLISHERS, methods=["POST"]),
-    api_route(ITEM, get_item, access=LIBRARY_USERS),
-    api_route(ITEM + "/chapters", set_chapters, access=PUBLISHERS, methods=["PUT"]),
-    api_route(ITEM + "/media/{name:path}", media, access=LIBRARY_USERS),
-    api_route(SLIDE, get_slide, access=LIBRARY_USERS),
-    api_route(SLIDE + "/dzi", slide_dzi, access=LIBRARY_USERS),
-    api_route(SLIDE + "/thumbnail.jpeg", slide_thumbnail, access=LIBRARY_USERS),
-    api_route(SLIDE + "/tiles/{level:int}/{col:int}_{row:int}.jpeg", slide_tile, access=LIBRARY_USERS),
-    api_route(ECG, get_ecg, access=LIBRARY_USERS),
-    api_route(ECG + "/samples", ecg_samples, access=LIBRARY_USERS),
+    api_route(LIBRARY, list_items, access=LIBRARY_USERS, response=Items),
+    # The body is checked field by field here (lengths in the messages): see `PublishInput`.
+    api_route(
+        LIBRARY, publish, access=PUBLISHERS, methods=["POST"], body=PublishInput, response=Item, status=201
+    ),
+    api_route(ITEM, get_item, access=LIBRARY_USERS, response=Item),
+    api_route(
+        ITEM + "/chapters",
+        set_chapters,
+        access=PUBLISHERS,
+        methods=["PUT"],
+        body=ChaptersInput,
+        response=Item,
+    ),
+    # The recording (MP4, ranges), its HLS rendition, poster and chapters.
+    api_route(
+        ITEM + "/media/{name:path}",
+        media,
+        access=LIBRARY_USERS,
+        produces=(
+            "video/mp4",
+            "application/vnd.apple.mpegurl",
+            "video/mp2t",
+            "image/jpeg",
+            "text/vtt; charset=utf-8",
+        ),
+    ),
+    api_route(SLIDE, get_slide, access=LIBRARY_USERS, response=SlideCopy),
+    api_route(SLIDE + "/dzi", slide_dzi, access=LIBRARY_USERS, produces=DZI_MEDIA_TYPE),
+    api_route(SLIDE + "/thumbnail.jpeg", slide_thumbnail, access=LIBRARY_USERS, produces=TILE_MEDIA_TYPE),
+    api_route(
+        SLIDE + "/tiles/{level:int}/{col:int}_{row:int}.jpeg",
+        slide_tile,
+        access=LIBRARY_USERS,
+        produces=TILE_MEDIA_TYPE,
+    ),
+    api_route(ECG, get_ecg, access=LIBRARY_USERS, response=EcgCopy),
+    api_route(ECG + "/samples", ecg_samples, access=LIBRARY_USERS, response=EcgSamples),
     *(
-        api_route("/api/teaching" + path, _in_library(handler), access=LIBRARY_USERS)
+        api_route(
+            "/api/teaching" + path,
+            _in_library(handler),
+            access=LIBRARY_USERS,
+            **dicomweb.contract_of(handler),
+        )
         for path, handler in LIBRARY_DICOMWEB
     ),
 ]

@@ -59,12 +59,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.access import audit
 from server.api.routing import (
+    NO_CONTENT,
     Access,
     ApiError,
     Context,
@@ -72,7 +73,9 @@ from server.api.routing import (
     api_route,
     api_stream_route,
     error_response,
+    model_response,
 )
+from server.api.schemas.uploads import Upload as UploadOut
 from server.cases.models import Case, Urgency
 from server.community.models import Role
 from server.core.db import transaction
@@ -257,23 +260,23 @@ def _patient_id(upload: Upload) -> int | None:
     return upload.case.patient_id if upload.case else None
 
 
-def upload_json(upload: Upload) -> dict[str, Any]:
-    return {
-        "id": upload.id,
-        "filename": upload.filename,
-        "length": upload.length,
-        "offset": upload.offset,
-        "state": UploadState.EXPIRED.value if _past_expiry(upload) else upload.state.value,
-        "result": upload.result,
-        "detail": upload.detail,
-        "sha256": upload.sha256,
-        "case_id": upload.case_id,
-        "study_uid": upload.study_uid,
-        "sop_uid": upload.sop_uid,
-        "created_at": upload.created_at.isoformat(),
-        "expires_at": upload.expires_at.isoformat(),
-        "completed_at": upload.completed_at.isoformat() if upload.completed_at else None,
-    }
+def upload_state(upload: Upload) -> UploadOut:
+    return UploadOut(
+        id=upload.id,
+        filename=upload.filename,
+        length=upload.length,
+        offset=upload.offset,
+        state=UploadState.EXPIRED.value if _past_expiry(upload) else upload.state.value,
+        result=upload.result,
+        detail=upload.detail,
+        sha256=upload.sha256,
+        case_id=upload.case_id,
+        study_uid=upload.study_uid,
+        sop_uid=upload.sop_uid,
+        created_at=upload.created_at,
+        expires_at=upload.expires_at,
+        completed_at=upload.completed_at,
+    )
 
 
 # -- OPTIONS, POST, HEAD, GET, DELETE (short requests, one transaction each) ------------------------
@@ -368,7 +371,9 @@ def head_upload(ctx: Context) -> Response:
 
 
 def get_upload(ctx: Context) -> Response:
-    return JSONResponse(upload_json(_own_upload(ctx)), headers={"Cache-Control": "no-store"})
+    response = model_response(upload_state(_own_upload(ctx)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def delete_upload(ctx: Context) -> Response:
@@ -761,13 +766,53 @@ async def override_method(ctx: StreamContext) -> Response:
 
 UPLOAD = "/api/uploads/{upload_id}"
 
+# tus speaks in headers: only GET answers JSON; PATCH bodies are the file's bytes.
+TUS_HEADERS_ONLY: dict[str, Any] = {"consumes": NO_CONTENT, "produces": NO_CONTENT}
 routes = [
-    _tus(api_route("/api/uploads", upload_options, access=Access.public(), methods=["OPTIONS"])),
-    _tus(api_route("/api/uploads", create_upload, access=UPLOADERS, methods=["POST"])),
+    _tus(
+        api_route(
+            "/api/uploads",
+            upload_options,
+            access=Access.public(),
+            methods=["OPTIONS"],
+            produces=NO_CONTENT,
+            status=204,
+        )
+    ),
+    _tus(
+        api_route(
+            "/api/uploads", create_upload, access=UPLOADERS, methods=["POST"], status=201, **TUS_HEADERS_ONLY
+        )
+    ),
     # HEAD before GET: Starlette lets a GET route answer HEAD too.
-    _tus(api_route(UPLOAD, head_upload, access=UPLOADERS, methods=["HEAD"])),
-    api_route(UPLOAD, get_upload, access=UPLOADERS),
-    _tus(api_stream_route(UPLOAD, patch_upload, access=UPLOADERS, methods=["PATCH"])),
-    _tus(api_route(UPLOAD, delete_upload, access=UPLOADERS, methods=["DELETE"])),
-    _tus(api_stream_route(UPLOAD, override_method, access=UPLOADERS, methods=["POST"])),
+    _tus(api_route(UPLOAD, head_upload, access=UPLOADERS, methods=["HEAD"], produces=NO_CONTENT)),
+    api_route(UPLOAD, get_upload, access=UPLOADERS, response=UploadOut),
+    _tus(
+        api_stream_route(
+            UPLOAD,
+            patch_upload,
+            access=UPLOADERS,
+            methods=["PATCH"],
+            consumes=CHUNK_MEDIA_TYPE,
+            produces=NO_CONTENT,
+            status=204,
+        )
+    ),
+    _tus(
+        api_route(
+            UPLOAD, delete_upload, access=UPLOADERS, methods=["DELETE"], produces=NO_CONTENT, status=204
+        )
+    ),
+    # X-HTTP-Method-Override: PATCH (the bytes) or DELETE (no body).
+    _tus(
+        api_stream_route(
+            UPLOAD,
+            override_method,
+            access=UPLOADERS,
+            methods=["POST"],
+            consumes=CHUNK_MEDIA_TYPE,
+            produces=NO_CONTENT,
+            status=204,
+        )
+    ),
 ]

@@ -143,14 +143,14 @@ def _signature(report: PrintedReport) -> list[Flowable]:
 def _numbered_canvas(footer: str) -> type[Canvas]:
     """A canvas that writes "第 n 页 / 共 N 页" on every page once it knows how many there are."""
 
-    class NumberedCanvas(Canvas):  # type: ignore[misc]  # reportlab has no type stubs: Canvas is Any
+    class NumberedCanvas(Canvas):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._held_pages: list[dict[str, Any]] = []
 
         def showPage(self) -> None:
             self._held_pages.append(dict(self.__dict__))
-            self._startPage()
+            self._startPage()  # type: ignore[attr-defined]  # reportlab's own page reset, absent from its stubs
 
         def save(self) -> None:
             total = len(self._held_pages)
@@ -159,7 +159,9 @@ def _numbered_canvas(footer: str) -> type[Canvas]:
                 self.setFont(FONT, 8.5)
                 self.setFillColor(colors.HexColor("#555555"))
                 self.drawString(20 * mm, 12 * mm, footer)
-                self.drawRightString(A4[0] - 20 * mm, 12 * mm, f"第 {self._pageNumber} 页 / 共 {total} 页")
+                self.drawRightString(
+                    A4[0] - 20 * mm, 12 * mm, f"第 {self.getPageNumber()} 页 / 共 {total} 页"
+                )
                 super().showPage()
             super().save()
 

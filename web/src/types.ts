@@ -1,45 +1,35 @@
-// Shapes of the JSON the API returns. Keep in step with server/api.
+// Shapes of the JSON the API returns. Those the server's OpenAPI document describes are aliases of
+// the types the web build generates from it (src/generated/openapi.d.ts, `npm run api-types`), so a
+// changed response shape fails the build; the rest are still kept here by hand.
 
-export const ROLES = [
-  "requester",
-  "reader",
-  "dispatcher",
-  "expert",
-  "trainee",
-  "admin",
-  "auditor",
-] as const;
-export type Role = (typeof ROLES)[number];
+import type { components } from "./generated/openapi";
 
-export const TIERS = [
-  "village_clinic",
-  "township_centre",
-  "county_hospital",
-  "tertiary_hospital",
-] as const;
-export type Tier = (typeof TIERS)[number];
+type Schemas = components["schemas"];
 
-export type CentreKind = "imaging" | "ecg" | "pathology";
-
-export interface User {
-  id: number;
-  username: string;
-  display_name: string;
-  role: Role;
-  institution: { id: number; name: string; tier: Tier } | null;
-  community: { id: number; name: string } | null;
-  centre: { id: number; name: string; kind: CentreKind } | null;
+/** `values` as a constant list, checked at build time to name every member of the union `T`. */
+function allOf<T extends string>() {
+  return <const A extends readonly T[]>(
+    values: A & ([T] extends [A[number]] ? unknown : { missing: Exclude<T, A[number]> }),
+  ): A => values;
 }
 
-export interface Session {
-  user: User;
-  csrf_token: string;
-}
+export type Role = Schemas["Role"];
+export const ROLES = allOf<Role>()(["requester", "reader", "dispatcher", "expert", "trainee", "admin", "auditor"]);
 
-export const CASE_KINDS = ["imaging", "ecg", "pathology", "consult", "mdt", "referral"] as const;
-export type CaseKind = (typeof CASE_KINDS)[number];
+export type Tier = Schemas["Tier"];
+export const TIERS = allOf<Tier>()(["village_clinic", "township_centre", "county_hospital", "tertiary_hospital"]);
 
-export const CASE_STATUSES = [
+export type CentreKind = Schemas["CentreKind"];
+
+export type User = Schemas["User"];
+
+export type Session = Schemas["Session"];
+
+export type CaseKind = Schemas["CaseKind"];
+export const CASE_KINDS = allOf<CaseKind>()(["imaging", "ecg", "pathology", "consult", "mdt", "referral"]);
+
+export type CaseStatus = Schemas["CaseStatus"];
+export const CASE_STATUSES = allOf<CaseStatus>()([
   "draft",
   "submitted",
   "queued",
@@ -50,10 +40,9 @@ export const CASE_STATUSES = [
   "returned",
   "escalated",
   "cancelled",
-] as const;
-export type CaseStatus = (typeof CASE_STATUSES)[number];
+]);
 
-export type Urgency = "routine" | "urgent";
+export type Urgency = Schemas["Urgency"];
 export type Sex = "M" | "F" | "O";
 
 export interface CasePatient {
@@ -94,83 +83,29 @@ export interface Case {
 }
 
 /** An imaging study attached to a case (GET /api/cases/{id}/studies). */
-export interface CaseStudy {
-  study_uid: string;
-  description: string | null;
-  study_date: string | null;
-  modalities: string[];
-  series_count: number;
-  instance_count: number;
-}
+export type CaseStudy = Schemas["CaseStudy"];
 
-/** One saved viewer measurement (GET/POST /api/cases/{id}/annotations). */
-export interface AnnotationInput {
-  study_uid: string;
-  series_uid: string;
-  sop_uid: string;
-  /** Frame number, from 1. */
-  frame: number;
-  /** Cornerstone tool name: Length, Angle, RectangleROI, EllipticalROI. */
-  tool: string;
-  /** The Cornerstone annotation's serialisable part (see src/viewer/annotations.ts). */
-  data: Record<string, unknown>;
-}
+/** One viewer measurement to save (POST /api/cases/{id}/annotations); `frame` from 1. */
+export type AnnotationInput = Schemas["AnnotationInput"];
 
-export interface Annotation extends AnnotationInput {
-  id: number;
-  /** Who drew it: the server may name the user by id, username, display name or an object. */
-  author: string | number | { id: number; username?: string; display_name?: string } | null;
-  created_at: string;
-}
+/** One saved viewer measurement (GET/POST /api/cases/{id}/annotations); `author` is a display name. */
+export type Annotation = Schemas["Annotation"];
 
-export const SHARE_SCOPES = ["read", "download"] as const;
 /** read: view the study (metadata, frames, rendered images); download: also the original files. */
-export type ShareScope = (typeof SHARE_SCOPES)[number];
+export type ShareScope = Schemas["ShareScope"];
+export const SHARE_SCOPES = allOf<ShareScope>()(["read", "download"]);
 
 /** A share link of a case, as listed (GET /api/cases/{id}/share-links); the token is never listed. */
-export interface ShareLink {
-  id: number;
-  case_id: number;
-  study_uid: string;
-  study_description: string;
-  scope: ShareScope;
-  recipient: string;
-  /** "active", "expired" or "revoked"; typed as string so a new state still renders. */
-  state: string;
-  created_at: string;
-  created_by: string;
-  expires_at: string;
-  revoked_at: string | null;
-  revoked_by: string | null;
-  last_used_at: string | null;
-  use_count: number;
-}
+export type ShareLink = Schemas["ShareLink"];
 
-export interface ShareLinkInput {
-  study_uid: string;
-  scope: ShareScope;
-  /** 1 to 30. */
-  expires_in_days: number;
-  recipient?: string;
-}
+/** A new share link (POST /api/cases/{id}/share-links): `expires_in_days` from 1 to 30. */
+export type ShareLinkInput = Schemas["ShareLinkInput"];
 
-/** The answer to creating a link: the only time its token is shown. */
-export interface CreatedShareLink extends ShareLink {
-  token: string;
-  /** "/share/<token>", the public viewer route. */
-  path: string;
-  url: string;
-}
+/** The answer to creating a link: the only time its token is shown; `path` is "/share/<token>". */
+export type CreatedShareLink = Schemas["CreatedShareLink"];
 
 /** What an outside expert's page learns from the token (GET /share/{token}/link). */
-export interface SharedLinkInfo {
-  study_uid: string;
-  scope: ShareScope;
-  recipient: string;
-  expires_at: string;
-  shared_by: string;
-  shared_by_institution: string;
-}
+export type SharedLinkInfo = Schemas["SharedLinkInfo"];
 
 // ---- the case workflow (server/workflow.py, server/api/cases.py, case_actions.py, reports.py) ----
 

@@ -140,11 +140,8 @@ export function fromSaved(item: SavedAnnotation, imageId: string, locked: boolea
   } as CsAnnotation;
 }
 
-/** Whether a saved annotation was made by `user` (the server names the author by id, username or name). */
+/** Whether a saved annotation was made by `user` (the server names the author by display name). */
 export function isMine(item: SavedAnnotation, user: User): boolean {
   const author = item.author;
-  if (author === null || author === undefined) return true;
-  if (typeof author === "number") return author === user.id;
-  if (typeof author === "object") return author.id === user.id;
   return author === user.username || author === user.display_name || author === String(user.id);
 }

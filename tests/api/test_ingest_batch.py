@@ -94,7 +94,7 @@ def test_bad_part_in_the_middle_stores_the_good_parts_and_nothing_of_it(
 def test_one_request_sending_an_instance_twice_gets_a_duplicate_and_a_kept_conflict(
     client: TestClient, session_factory
 ) -> None:  # type: ignore[no-untyped-def]
-    (original,) = ct_series(n_slices=1, rows=64, cols=64, seed=3202, patient_name="钱^二")
+    (original,) = ct_series(n_slices=1, rows=64, cols=64, seed=3202, patient_name="冯^二")
     altered = original[:-8] + bytes(8)  # same UIDs, other pixel bytes
 
     response = stow(client, bearer(client, "village"), [original, original, altered])

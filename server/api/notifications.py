@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from server.access.policy import CLINICAL_ROLES
-from server.api.routing import Access, Context, api_route, model_response
+from server.api.routing import NO_CONTENT, Access, Context, api_route, model_response
 from server.api.schemas.cases import NotificationList, NotificationOut
 from server.cases import notifications
 from server.core.clock import app_clock
@@ -39,6 +39,7 @@ routes = [
         mark_read,
         access=Access.only(CLINICAL_ROLES),
         methods=["POST"],
+        consumes=NO_CONTENT,
         response=NotificationOut,
     ),
 ]

@@ -14,9 +14,10 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, StrictStr, field_validator
 
+from server.api.schemas.cases import ReportOut
 from server.api.schemas.common import Contract, Timestamp
 from server.api.schemas.directory import Int32, IsoDate, PatientSummary, Person
-from server.cases.models import CaseKind, Report, ReportStatus
+from server.cases.models import CaseKind
 from server.community.models import Institution, Tier, User
 from server.referrals import follow_up, office, service
 from server.referrals.lifecycle import TRIAGE_MEANINGS, Action, Side
@@ -236,29 +237,12 @@ class MaterialStudy(Contract):
     modalities: list[str]
 
 
-class SignedReport(Contract):
-    id: int
-    version: int
-    status: ReportStatus
-    content: dict[str, Any]
-    author: Person | None
-    signed_by: Person | None
-    signed_at: Timestamp | None
-    signed_institution: TieredInstitution | None
-    amendment_reason: str | None
-    created_at: Timestamp
-
-    @classmethod
-    def of(cls, report: Report) -> SignedReport:
-        return cls.model_validate(report)
-
-
 class ReferralMaterial(Contract):
     """What the source case carries: its studies and its latest signed report."""
 
     case: MaterialCase
     studies: list[MaterialStudy]
-    report: SignedReport | None
+    report: ReportOut | None
 
 
 class ReferralNoteItem(Contract):
@@ -332,7 +316,7 @@ class ReferralRecord(_ReferralFacts):
                     )
                     for m in record.studies
                 ],
-                report=SignedReport.of(record.report) if record.report else None,
+                report=ReportOut.model_validate(record.report) if record.report else None,
             ),
             discharge_summary=referral.discharge_summary,
             follow_up_plan=referral.follow_up_plan,

@@ -33,6 +33,20 @@ WEEKLY_SLOTS = [
     (SlotKind.ULTRASOUND, "", 10),
 ]
 
+# The letters (转诊单) the village doctor sends up: reason, diagnosis, history, treatment so far.
+WANG_JIANHUA_LETTER = {
+    "reason": "血糖控制不佳，口服药效果差",
+    "diagnosis": "2型糖尿病；高血压2级",
+    "history": "糖尿病8年，高血压12年",
+    "treatment": "二甲双胍0.5g tid，硝苯地平缓释片",
+}
+LI_GUOQIANG_LETTER = {
+    "reason": "反复胸闷一周，今日加重，村卫生室心电图提示ST段改变，需上级医院明确诊断",
+    "diagnosis": "胸闷待查：冠心病？",
+    "history": "高血压10年，口服氨氯地平；吸烟30年",
+    "treatment": "硝酸甘油舌下含服后缓解",
+}
+
 
 class Demo:
     """Who does what when: each step on a clock standing at its moment."""
@@ -44,6 +58,16 @@ class Demo:
     def at(self, moment: datetime) -> FixedClock:
         self.clock.set(moment)
         return self.clock
+
+    def refer_up(self, doctor: User, letter: UpLetter, moment: datetime) -> int:
+        return service.create_referral(self.db, Actor(doctor), self.at(moment), letter).summary.referral.id
+
+    def receive_and_book(
+        self, office: User, referral_id: int, slot_id: int, received: datetime, booked: datetime
+    ) -> None:
+        """The referral office takes note of the referral, then books it into the slot."""
+        service.receive(self.db, Actor(office), self.at(received), referral_id)
+        service.book(self.db, Actor(office), self.at(booked), referral_id, slot_id)
 
     def identity_checked(self, user: User, referral_id: int, patient: Patient, moment: datetime) -> None:
         """`user` types the patient's national ID before opening the referral's record."""
@@ -116,21 +140,10 @@ def load_referrals(
         10,
         "内分泌科",
     )
-    earlier = service.create_referral(
-        db,
-        Actor(doctor),
-        demo.at(sent_up),
-        UpLetter(
-            case_id=case.id,
-            to_institution_id=county.id,
-            reason="血糖控制不佳，口服药效果差",
-            diagnosis="2型糖尿病；高血压2级",
-            history="糖尿病8年，高血压12年",
-            treatment="二甲双胍0.5g tid，硝苯地平缓释片",
-        ),
-    ).summary.referral.id
-    service.receive(db, Actor(office), demo.at(admitted_on - timedelta(hours=22)), earlier)
-    service.book(db, Actor(office), demo.at(admitted_on - timedelta(hours=20)), earlier, past_slot.id)
+    earlier = demo.refer_up(doctor, UpLetter(case.id, county.id, **WANG_JIANHUA_LETTER), sent_up)
+    demo.receive_and_book(
+        office, earlier, past_slot.id, admitted_on - timedelta(hours=22), admitted_on - timedelta(hours=20)
+    )
     demo.identity_checked(office, earlier, patient, admitted_on)
     service.arrive(db, Actor(office), demo.clock, earlier)
     demo.identity_checked(specialist, earlier, patient, admitted_on + timedelta(minutes=10))
@@ -160,18 +173,7 @@ def load_referrals(
     sent = now - timedelta(hours=20)
     week = _publish_week(demo, office, county, today, sent - timedelta(hours=1))
     tomorrow_cardiology = week[len(WEEKLY_SLOTS)]
-    up = service.create_referral(
-        db,
-        Actor(doctor),
-        demo.at(sent),
-        UpLetter(
-            case_id=li_guoqiang_case.id,
-            to_institution_id=county.id,
-            reason="反复胸闷一周，今日加重，村卫生室心电图提示ST段改变，需上级医院明确诊断",
-            diagnosis="胸闷待查：冠心病？",
-            history="高血压10年，口服氨氯地平；吸烟30年",
-            treatment="硝酸甘油舌下含服后缓解",
-        ),
-    ).summary.referral.id
-    service.receive(db, Actor(office), demo.at(sent + timedelta(hours=1)), up)
-    service.book(db, Actor(office), demo.at(sent + timedelta(hours=2)), up, tomorrow_cardiology.id)
+    up = demo.refer_up(doctor, UpLetter(li_guoqiang_case.id, county.id, **LI_GUOQIANG_LETTER), sent)
+    demo.receive_and_book(
+        office, up, tomorrow_cardiology.id, sent + timedelta(hours=1), sent + timedelta(hours=2)
+    )

@@ -30,6 +30,7 @@ from server.community.models import CentreKind, Institution, ReadingCentre, Role
 from server.core.clock import Clock
 from server.core.errors import Conflict, Invalid, not_found
 from server.core.lifecycle import NotPermitted
+from server.core.text import trimmed_text
 from server.patients.models import Patient
 
 MAX_LISTED = 500
@@ -280,13 +281,8 @@ def perform(
 
 
 def free_text(name: str, value: str | None, *, required: bool = False) -> str:
-    """A free-text field (a note, a reason), trimmed; 400 if required and empty, or too long."""
-    text = (value or "").strip()
-    if required and not text:
-        raise Invalid("missing_field", f"field '{name}' is required", field=name)
-    if len(text) > MAX_NOTE:
-        raise Invalid("invalid_field", f"'{name}' is longer than {MAX_NOTE} characters", field=name)
-    return text
+    """A free-text field of a case step (a note, a reason)."""
+    return trimmed_text(name, value, MAX_NOTE, required=required)
 
 
 def colleague(db: Session, field: str, user_id: int | None, role: Role, centre_id: int | None = None) -> User:

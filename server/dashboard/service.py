@@ -23,9 +23,9 @@ from server.community.directory import community_of, institution_of, member_of
 from server.community.models import Community, Institution, Role
 from server.core.clock import Clock
 from server.core.errors import Conflict, Invalid
+from server.core.text import trimmed_text
 from server.dashboard.indicators import Dashboard, dashboard
 from server.dashboard.models import OutreachDay
-from server.teaching.service import bounded_text
 
 SPECIALIST_ROLES = frozenset({Role.READER, Role.EXPERT})
 MAX_NOTE = 4000
@@ -114,7 +114,7 @@ def record_outreach(db: Session, actor: Actor, clock: Clock, new: NewOutreachDay
         specialist_id=specialist.id,
         host_institution_id=host.id,
         day=new.day,
-        note=bounded_text(new.note, "note", MAX_NOTE, required=False),
+        note=trimmed_text("note", new.note, MAX_NOTE),
         created_by_id=actor.person.id,
     )
     try:

@@ -28,6 +28,7 @@ from server.community.models import Institution
 from server.core.clock import Clock
 from server.core.errors import Conflict, Invalid, not_found
 from server.core.lifecycle import Dispatcher, NotPermitted
+from server.core.text import trimmed_text
 from server.dicom.models import DicomSeries, DicomStudy
 from server.referrals.follow_up import end_follow_up, start_follow_up
 from server.referrals.identity import identity_check_required, require_identity
@@ -178,13 +179,8 @@ def _record(
 
 
 def letter_text(name: str, value: str | None, *, required: bool = False) -> str:
-    """A text of the letter, trimmed; `missing_field` if required and blank, `invalid_field` if too long."""
-    text = (value or "").strip()
-    if required and not text:
-        raise Invalid("missing_field", f"field '{name}' is required", field=name)
-    if len(text) > MAX_TEXT:
-        raise Invalid("invalid_field", f"'{name}' is longer than {MAX_TEXT} characters", field=name)
-    return text
+    """A text of the referral letter."""
+    return trimmed_text(name, value, MAX_TEXT, required=required)
 
 
 def _rowcount(result: Result[Any]) -> int:

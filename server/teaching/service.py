@@ -23,6 +23,7 @@ from server.community.directory import community_of, institution_of, member_of
 from server.community.models import User
 from server.core.clock import Clock
 from server.core.errors import Conflict, Invalid, not_found
+from server.core.text import trimmed_text
 from server.teaching.models import TeachingAttendance, TeachingItem, TeachingKind, TeachingSession
 
 MAX_TITLE = 200
@@ -30,16 +31,6 @@ MAX_TITLE = 200
 STILL_ON = timedelta(hours=12)
 AHEAD = timedelta(days=14)
 MAX_SCHEDULED = 100
-
-
-def bounded_text(value: str | None, field: str, limit: int, *, required: bool) -> str:
-    """`value` without surrounding blanks; `Invalid` when required and empty, or longer than `limit`."""
-    text = (value or "").strip()
-    if required and not text:
-        raise Invalid("missing_field", f"field '{field}' is required", field=field)
-    if len(text) > limit:
-        raise Invalid("invalid_field", f"'{field}' is longer than {limit} characters", field=field)
-    return text
 
 
 def list_sessions(db: Session, actor: Actor, clock: Clock, month: str | None) -> list[TeachingSession]:
@@ -83,7 +74,7 @@ def create_session(db: Session, actor: Actor, clock: Clock, new: NewSession) -> 
         institution_id = institution_of(db, community_id, new.institution_id, "institution_id").id
     session = TeachingSession(
         community_id=community_id,
-        title=bounded_text(new.title, "title", MAX_TITLE, required=True),
+        title=trimmed_text("title", new.title, MAX_TITLE, required=True),
         kind=new.kind,
         host_id=host.id,
         institution_id=institution_id,

@@ -99,7 +99,7 @@ class ReportDraftBody(BaseModel):
 # ---- answers -----------------------------------------------------------------------------------------
 
 
-class Colleague(Contract):
+class StaffMember(Contract):
     """A colleague as cases and reports name them: enough to recognise, nothing more."""
 
     id: int
@@ -136,8 +136,8 @@ class CaseSummary(Contract):
     patient: CasePatient
     institution: CaseInstitution
     centre: CaseCentre | None
-    assigned_to: Colleague | None
-    escalated_to: Colleague | None
+    assigned_to: StaffMember | None
+    escalated_to: StaffMember | None
     overdue: bool
     created_at: Timestamp
     updated_at: Timestamp
@@ -159,8 +159,8 @@ class CaseSummary(Contract):
             "patient": CasePatient.model_validate(case.patient),
             "institution": CaseInstitution.model_validate(case.institution),
             "centre": CaseCentre.model_validate(case.centre) if case.centre else None,
-            "assigned_to": Colleague.model_validate(case.assigned_to) if case.assigned_to else None,
-            "escalated_to": Colleague.model_validate(case.escalated_to) if case.escalated_to else None,
+            "assigned_to": StaffMember.model_validate(case.assigned_to) if case.assigned_to else None,
+            "escalated_to": StaffMember.model_validate(case.escalated_to) if case.escalated_to else None,
             "overdue": case.overdue_at is not None,
             "created_at": case.created_at,
             "updated_at": case.updated_at,
@@ -199,7 +199,7 @@ class CaseEventOut(Contract):
     action: str
     from_status: CaseStatus
     to_status: CaseStatus
-    actor: Colleague | None
+    actor: StaffMember | None
     at: Timestamp
     note: str
     detail: dict[str, Any]
@@ -236,8 +236,8 @@ class ReportOut(Contract):
     version: int
     status: ReportStatus
     content: dict[str, Any]
-    author: Colleague | None
-    signed_by: Colleague | None
+    author: StaffMember | None
+    signed_by: StaffMember | None
     signed_at: Timestamp | None
     signed_institution: SigningInstitution | None
     amendment_reason: str | None

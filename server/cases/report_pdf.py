@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -27,7 +28,13 @@ from server.billing.rules import BOOKS_TIMEZONE
 from server.cases.models import CaseKind
 
 FONT = "STSong-Light"
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+
+
+@cache
+def _register_font() -> None:
+    """reportlab keeps fonts in a process-wide registry: add ours on first use, not at import."""
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+
 
 TITLES = {
     CaseKind.IMAGING: "影像诊断报告",
@@ -169,6 +176,7 @@ def _numbered_canvas(footer: str) -> type[Canvas]:
 
 
 def render(report: PrintedReport) -> bytes:
+    _register_font()
     out = io.BytesIO()
     document = SimpleDocTemplate(
         out,

@@ -307,24 +307,20 @@ class _Staged:
             self.meta_tmp.unlink(missing_ok=True)
 
 
-_pool: ThreadPoolExecutor | None = None
+_pool: tuple[int, ThreadPoolExecutor] | None = None  # the process that started it, and the pool
 
 
 def _io_threads() -> ThreadPoolExecutor:
-    """The process's threads for file writes and fsyncs, started on first use (and again after a
-    fork, whose child has none of its parent's threads)."""
+    """The process's threads for file writes and fsyncs, started on first use (and again in a forked
+    child, which has none of its parent's threads: the pool remembers the process that made it)."""
     global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_MAX_THREADS, thread_name_prefix="filesystem-store")
-    return _pool
+    if _pool is None or _pool[0] != os.getpid():
+        _pool = (
+            os.getpid(),
+            ThreadPoolExecutor(max_workers=_MAX_THREADS, thread_name_prefix="filesystem-store"),
+        )
+    return _pool[1]
 
-
-def _forget_threads() -> None:
-    global _pool
-    _pool = None
-
-
-os.register_at_fork(after_in_child=_forget_threads)
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")

@@ -1,45 +1,23 @@
 """Live consult sessions and their event streams (for replay), and the RTC configuration of the caller.
 
-A case's consult is seen by whoever sees the case (trainees never); a teaching session's by the users
-of its community. Reading a case consult's stream is reading patient data, so it is audited.
+The rules are `server.consults.service`'s, the same the signalling server admits by: a case's consult
+is seen by whoever sees the case (trainees never); a teaching session's by the users of its community.
+These handlers parse, call it once and answer.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import ColumnElement, false, or_, select
 from starlette.responses import Response
 
-from server.access.policy import CLINICAL_ROLES, case_scope
-from server.api.routing import MAX_INT, Access, ApiError, Context, api_route, model_response, not_found
+from server.access.policy import CLINICAL_ROLES
+from server.api.routing import MAX_INT, Access, ApiError, Context, api_route, model_response
 from server.api.schemas.consults import ConsultEvents, ConsultSessions, RtcConfig
 from server.api.schemas.consults import ConsultSession as SessionOut
 from server.api.schemas.consults import RoomEvent as EventOut
-from server.cases.models import Case
-from server.community.models import Role, User
-from server.consults.ice import ice_servers
-from server.consults.models import ConsultSession, RoomEvent
-from server.consults.viewer_events import for_observer
-from server.teaching.models import TeachingSession
+from server.community.models import Role
+from server.consults import service
 
 ROOM_MEMBERS = Access.only(CLINICAL_ROLES, Role.TRAINEE)
-MAX_SESSIONS = 200
-MAX_EVENTS = 5000
-
-
-def consult_scope(user: User) -> ColumnElement[bool]:
-    """SQL predicate on `ConsultSession`: the sessions this user may see."""
-    teaching = (
-        ConsultSession.teaching_session_id.in_(
-            select(TeachingSession.id).where(TeachingSession.community_id == user.community_id)
-        )
-        if user.community_id is not None
-        else false()
-    )
-    if user.role == Role.TRAINEE:
-        return teaching
-    return or_(ConsultSession.case_id.in_(select(Case.id).where(case_scope(user))), teaching)
 
 
 def _query_int(ctx: Context, name: str) -> int | None:
@@ -52,50 +30,18 @@ def _query_int(ctx: Context, name: str) -> int | None:
 
 
 def list_consults(ctx: Context) -> Response:
-    query = select(ConsultSession).where(consult_scope(ctx.current_user))
     case_id, teaching_id = _query_int(ctx, "case_id"), _query_int(ctx, "teaching_session_id")
-    if case_id is not None:
-        query = query.where(ConsultSession.case_id == case_id)
-    if teaching_id is not None:
-        query = query.where(ConsultSession.teaching_session_id == teaching_id)
-    rows = ctx.db.scalars(query.order_by(ConsultSession.started_at.desc()).limit(MAX_SESSIONS))
+    rows = service.list_sessions(ctx.db, ctx.actor, case_id=case_id, teaching_session_id=teaching_id)
     return model_response(ConsultSessions(sessions=[SessionOut.of(row) for row in rows]))
-
-
-def _shown(user: User, event: RoomEvent) -> dict[str, Any] | None:
-    """A trainee reads a teaching session's viewer events as its observers saw them live."""
-    if user.role == Role.TRAINEE and event.kind == "viewer":
-        return for_observer(event.payload)
-    return event.payload
 
 
 def consult_events(ctx: Context) -> Response:
     """The stream after `after` (exclusive), in `seq` order: viewer events and chat as the room saw them."""
-    row = ctx.db.scalar(
-        select(ConsultSession).where(
-            ConsultSession.id == ctx.path["session_id"], consult_scope(ctx.current_user)
-        )
-    )
-    if row is None:
-        raise not_found("consult session")
     after = _query_int(ctx, "after") or 0
-    events = ctx.db.scalars(
-        select(RoomEvent)
-        .where(RoomEvent.session_id == row.id, RoomEvent.seq > after)
-        .order_by(RoomEvent.seq)
-        .limit(MAX_EVENTS)
-    ).all()
-    if row.case is not None:
-        ctx.audit(
-            "consult_events_read",
-            resource_type="consult",
-            resource_id=row.id,
-            patient_id=row.case.patient_id,
-            detail={"after": after, "count": len(events)},
-        )
+    stream = service.read_events(ctx.db, ctx.actor, ctx.path["session_id"], after=after)
     return model_response(
         ConsultEvents(
-            session=SessionOut.of(row),
+            session=SessionOut.of(stream.session),
             events=[
                 EventOut(
                     seq=event.seq,
@@ -103,10 +49,9 @@ def consult_events(ctx: Context) -> Response:
                     at=event.at,
                     user_id=event.user_id,
                     kind=event.kind,
-                    payload=payload,
+                    payload=event.payload,
                 )
-                for event in events
-                if (payload := _shown(ctx.current_user, event)) is not None
+                for event in stream.events
             ],
         )
     )
@@ -114,16 +59,14 @@ def consult_events(ctx: Context) -> Response:
 
 def rtc_config(ctx: Context) -> Response:
     """Where the signalling server is and the caller's ICE servers (TURN signed for this user)."""
-    rtc = ctx.settings.rtc
-    url = rtc.signaling_url
-    if not url:
-        scheme = "wss" if ctx.request.url.scheme == "https" else "ws"
-        url = f"{scheme}://{ctx.request.url.hostname}:{ctx.settings.signaling_port}"
+    scheme = "wss" if ctx.request.url.scheme == "https" else "ws"
+    default_url = f"{scheme}://{ctx.request.url.hostname}:{ctx.settings.signaling_port}"
+    setup = service.rtc_config(ctx.actor, ctx.settings.rtc, default_url)
     return model_response(
         RtcConfig(
-            signaling_url=url,
-            ice_servers=ice_servers(rtc, ctx.current_user.id),  # type: ignore[arg-type]  # IceServer dicts
-            grace_seconds=rtc.grace_seconds,
+            signaling_url=setup.signaling_url,
+            ice_servers=setup.ice_servers,  # type: ignore[arg-type]  # IceServer dicts
+            grace_seconds=setup.grace_seconds,
         )
     )
 

@@ -1,67 +1,37 @@
-"""Login, logout and the current user."""
+"""Login, logout and the current user.
+
+The rules (password check, throttling, the session, the audit) are `server.auth.service`'s; these
+handlers parse, call it once and answer, the session token as a cookie or, when asked, in the body.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from sqlalchemy import select
 from starlette.responses import Response
 
-from server.access import audit
 from server.api.routing import NO_CONTENT, Access, ApiError, Context, api_route, model_response
 from server.api.schemas.auth import BearerSession, LoginBody, Session
 from server.api.schemas.auth import User as UserOut
-from server.auth import ratelimit
-from server.auth.passwords import verify_password
-from server.auth.sessions import SESSION_COOKIE, create_session, end_session
+from server.auth import service
+from server.auth.sessions import SESSION_COOKIE
 from server.auth.tokens import session_token
-from server.community.models import User
 
 
 def login(ctx: Context) -> Response:
     body = ctx.payload(LoginBody)
-    username, password = body.username.strip(), body.password
     settings = ctx.settings
-    window = timedelta(seconds=settings.login_window_seconds)
-    wait = ratelimit.retry_after(
-        ctx.db, username=username, ip=ctx.ip, max_failures=settings.login_max_failures, window=window
-    )
-    if wait is not None:
-        ctx.audit("login", username=username, outcome=audit.DENIED, detail={"reason": "rate_limited"})
-        raise ApiError(
-            429,
-            "too_many_attempts",
-            "too many failed logins; try again later",
-            retry_after=wait,
-            keep_changes=True,
-        )
-
-    user = ctx.db.scalar(select(User).where(User.username == username))
-    valid = verify_password(user.password_hash if user else None, password) and user is not None
-    if not valid or user is None or not user.active:
-        ratelimit.record_attempt(ctx.db, username=username, ip=ctx.ip, succeeded=False)
-        ctx.audit("login", username=username, outcome=audit.FAILED)
-        raise ApiError(401, "invalid_credentials", "wrong username or password", keep_changes=True)
-
-    ratelimit.record_attempt(ctx.db, username=username, ip=ctx.ip, succeeded=True)
-    token, session = create_session(
-        ctx.db,
-        user,
-        lifetime=timedelta(hours=settings.session_hours),
-        ip=ctx.ip,
-        user_agent=ctx.request.headers.get("user-agent"),
-    )
-    ctx.user = user
-    ctx.audit("login")
+    try:
+        signed_in = service.login(ctx.db, ctx.actor, settings, body.username, body.password)
+    except service.InvalidCredentials as refused:
+        raise ApiError(401, refused.code, refused.detail, keep_changes=True) from None
+    ctx.user = signed_in.user
+    user, csrf_token = UserOut.of(signed_in.user), signed_in.session.csrf_token
     if body.bearer:
         # Programs (uploader, signalling peers) ask for the token itself instead of a cookie.
-        return model_response(
-            BearerSession(user=UserOut.of(user), csrf_token=session.csrf_token, token=token)
-        )
-    response = model_response(Session(user=UserOut.of(user), csrf_token=session.csrf_token))
+        return model_response(BearerSession(user=user, csrf_token=csrf_token, token=signed_in.token))
+    response = model_response(Session(user=user, csrf_token=csrf_token))
     response.set_cookie(
         SESSION_COOKIE,
-        token,
+        signed_in.token,
         max_age=settings.session_hours * 3600,
         httponly=True,
         secure=settings.cookie_secure,
@@ -73,9 +43,7 @@ def login(ctx: Context) -> Response:
 
 def logout(ctx: Context) -> Response:
     token, _ = session_token(ctx.request.headers, ctx.request.cookies)
-    if token:
-        end_session(ctx.db, token)
-    ctx.audit("logout")
+    service.logout(ctx.db, ctx.actor, token)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

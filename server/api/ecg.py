@@ -1,24 +1,20 @@
 """A case's ECGs: upload (any accepted format), list, the record for a browser viewer, the page, measurements.
 
-Who may see an ECG is who may see its case (`server.access.policy.require_case`); only a requester of the case's
-institution attaches one. Every read of an ECG is audited with the case's patient.
+The rules (who may attach or see an ECG, the viewer's rate, the page's states) are `server.ecg.service`'s;
+these handlers parse, call it once and answer.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-from scipy.signal import resample_poly
-from sqlalchemy import select
 from starlette.responses import Response
 
-from imaging.ecg import ACCEPTED, FORMAT_NAMES, InvalidEcg, UnsupportedEcg, from_bytes
+from imaging.ecg import FORMAT_NAMES
 from imaging.ecg import EcgRecord as Signal
 from imaging.ecg.render import MEDIA_TYPES
 from server.access.policy import CLINICAL_ROLES
-from server.api.cases import visible_case, visible_material
-from server.api.routing import Access, ApiError, Context, api_route, model_response
+from server.api.routing import Access, Context, api_route, model_response
 from server.api.schemas.ecg import (
     ECG_MEDIA_TYPES,
     DeviceMeasurements,
@@ -29,24 +25,12 @@ from server.api.schemas.ecg import (
     EcgSamples,
     StoredEcg,
 )
-from server.cases.models import Urgency
 from server.community.models import Role
-from server.ecg.ingest import ingest_ecg, page_key, queue_processing
+from server.ecg import service
 from server.ecg.models import EcgRecord
-from server.storage import ObjectNotFound, ObjectStore
+from server.storage import ObjectStore
 
 MAX_ECG_BYTES = 64 << 20  # a 10 s 12-lead is well under 1 MB in any format; a long rhythm strip a few MB
-MIN_VIEWER_RATE = 50
-
-
-def _audit_read(ctx: Context, row: EcgRecord, what: str) -> None:
-    ctx.audit(
-        "ecg_read",
-        resource_type="ecg",
-        resource_id=row.id,
-        patient_id=row.case.patient_id,
-        detail={"part": what},
-    )
 
 
 def ecg_fields(row: EcgRecord) -> dict[str, Any]:
@@ -77,98 +61,71 @@ def measurements_of(row: EcgRecord) -> EcgMeasurements:
     )
 
 
+def _store(ctx: Context) -> ObjectStore:
+    store: ObjectStore = ctx.request.app.state.store
+    return store
+
+
 def upload_ecg(ctx: Context) -> Response:
     """The file is the raw request body; its name (optional, for the record) is the `filename` query."""
-    case = visible_case(ctx)
-    data: bytes = ctx.body or b""
     filename = ctx.request.query_params.get("filename", "").replace("\\", "/").rsplit("/", 1)[-1]
-    store: ObjectStore = ctx.request.app.state.store
-    try:
-        outcome = ingest_ecg(ctx.db, store, data, filename=filename, case=case, user=ctx.current_user)
-    except UnsupportedEcg as exc:
-        raise ApiError(415, "unsupported_ecg_format", str(exc), accepted=ACCEPTED) from None
-    except InvalidEcg as exc:
-        raise ApiError(422, "invalid_ecg", f"not a usable ECG: {exc}", accepted=ACCEPTED) from None
-    row = ctx.db.get(EcgRecord, outcome.record_id)
-    assert row is not None
-    ctx.audit(
-        "ecg_store",
-        resource_type="ecg",
-        resource_id=row.id,
-        patient_id=case.patient_id,
-        detail={"status": outcome.status, "format": outcome.source_format, "case_id": case.id},
+    stored = service.upload_ecg(
+        ctx.db, ctx.actor, _store(ctx), ctx.path["case_id"], ctx.body or b"", filename=filename
     )
-    queue_processing(ctx.send_task, outcome, urgent=case.urgency == Urgency.URGENT)
     return model_response(
-        StoredEcg(status=outcome.status, **ecg_fields(row)),
-        status_code=201 if outcome.status == "stored" else 200,
+        StoredEcg(status=stored.status, **ecg_fields(stored.record)),
+        status_code=201 if stored.status == "stored" else 200,
     )
 
 
 def list_ecgs(ctx: Context) -> Response:
-    case = visible_case(ctx)
-    rows = ctx.db.scalars(select(EcgRecord).where(EcgRecord.case_id == case.id).order_by(EcgRecord.id)).all()
-    ctx.audit("ecg_list_read", resource_type="case", resource_id=case.id, patient_id=case.patient_id)
+    rows = service.list_ecgs(ctx.db, ctx.actor, ctx.path["case_id"])
     return model_response(Ecgs(items=[Ecg(**ecg_fields(row)) for row in rows]))
 
 
 def get_ecg(ctx: Context) -> Response:
-    row = visible_material(ctx, EcgRecord, "ecg_id", "ECG")
-    _audit_read(ctx, row, "record")
+    row = service.read_ecg(ctx.db, ctx.actor, ctx.path["ecg_id"], "record")
     return model_response(EcgDetail(**ecg_fields(row), measurements=measurements_of(row)))
 
 
 def ecg_measurements(ctx: Context) -> Response:
-    row = visible_material(ctx, EcgRecord, "ecg_id", "ECG")
-    _audit_read(ctx, row, "measurements")
+    row = service.read_ecg(ctx.db, ctx.actor, ctx.path["ecg_id"], "measurements")
     return model_response(measurements_of(row))
 
 
-def _viewer_rate(ctx: Context, native: float) -> int:
+def _viewer_rate(ctx: Context) -> int | None:
+    """The `?rate=` query: a whole number of Hz (its lower bound is the service's rule)."""
     raw = ctx.request.query_params.get("rate")
     if raw is None:
-        return int(native)
-    if not raw.isdigit() or not int(raw) >= MIN_VIEWER_RATE:
-        raise ApiError(400, "invalid_rate", f"rate must be a whole number of Hz from {MIN_VIEWER_RATE}")
-    return min(int(raw), int(native))
+        return None
+    if not raw.isdigit():
+        raise service.invalid_rate()
+    return int(raw)
+
+
+def _samples_out(record_id: int, samples: service.ViewerSamples) -> EcgSamples:
+    return EcgSamples(
+        id=record_id,
+        units="uV",
+        sampling_rate=samples.sampling_rate,
+        leads=samples.leads,
+        derived_leads=samples.derived_leads,
+    )
 
 
 def samples_of(ctx: Context, record: Signal, record_id: int) -> EcgSamples:
     """Every lead in µV for a browser viewer; `?rate=` downsamples (anti-aliased) to at most that rate.
     The teaching library's ECG copies answer the same way."""
-    rate: int | float = _viewer_rate(ctx, record.sampling_rate)
-    samples = record.samples
-    if rate < record.sampling_rate:
-        factor = max(1, round(record.sampling_rate / rate))
-        samples = np.rint(resample_poly(samples.astype(np.float64), 1, factor, axis=1)).astype(np.int32)
-        rate = record.sampling_rate / factor
-    return EcgSamples(
-        id=record_id,
-        units="uV",
-        sampling_rate=rate,
-        leads={name: samples[index].tolist() for index, name in enumerate(record.leads)},
-        derived_leads=list(record.derived_leads),
-    )
+    return _samples_out(record_id, service.viewer_samples(record, _viewer_rate(ctx)))
 
 
 def ecg_samples(ctx: Context) -> Response:
-    row = visible_material(ctx, EcgRecord, "ecg_id", "ECG")
-    record = from_bytes(ctx.request.app.state.store.read_bytes(row.record_key))
-    body = samples_of(ctx, record, row.id)
-    _audit_read(ctx, row, "samples")
-    return model_response(body)
+    row, samples = service.ecg_samples(ctx.db, ctx.actor, _store(ctx), ctx.path["ecg_id"], _viewer_rate(ctx))
+    return model_response(_samples_out(row.id, samples))
 
 
-def _page(ctx: Context, fmt: str) -> Response:
-    row = visible_material(ctx, EcgRecord, "ecg_id", "ECG")
-    if row.render_state != "ready":
-        detail = row.render_error or "the page is being rendered; try again shortly"
-        raise ApiError(409 if row.render_state == "pending" else 422, f"page_{row.render_state}", detail)
-    try:
-        content = ctx.request.app.state.store.read_bytes(page_key(row, fmt))
-    except ObjectNotFound:
-        raise ApiError(409, "page_pending", "the page is being rendered; try again shortly") from None
-    _audit_read(ctx, row, f"page.{fmt}")
+def _page(ctx: Context, fmt: service.PageFormat) -> Response:
+    content = service.ecg_page(ctx.db, ctx.actor, _store(ctx), ctx.path["ecg_id"], fmt)
     return Response(content, media_type=MEDIA_TYPES[fmt], headers={"Cache-Control": "private, max-age=300"})
 
 

@@ -38,25 +38,19 @@ from imaging.wsi import TILE_MEDIA_TYPE, level_tiles
 from server.access.policy import case_scope, study_scope
 from server.cases.models import Case, StoredFile
 from server.community.models import User
-from server.consults.models import RoomEvent
-from server.core.orm import utcnow
+from server.core.clock import SYSTEM_CLOCK
 from server.dicom.ingest import IngestOutcome, ingest_instances, queue_previews
 from server.dicom.models import DicomInstance, DicomSeries, DicomStudy
 from server.ecg.models import EcgRecord
 from server.slides.ingest import slide_cache, stored_metadata, thumbnail_key, tile_key
 from server.slides.models import Slide
 from server.storage import ObjectNotFound, ObjectStore, StorageUnavailable
-from server.teaching.models import (
-    TeachingEcg,
-    TeachingItem,
-    TeachingItemState,
-    TeachingMaterial,
-    TeachingSlide,
-)
+from server.teaching import library
+from server.teaching.library import PREPARE_TASK
+from server.teaching.models import TeachingEcg, TeachingMaterial, TeachingSlide
 from worker import resources
 from worker.base import RecordedTask
 
-PREPARE_TASK = "teaching.prepare_item"
 BATCH = 25  # instances de-identified and indexed per transaction
 SLIDE_TITLE = "病理切片 · Pathology slide"
 WITHHELD_TITLE = "资料未收录 · Not in the library"
@@ -87,6 +81,19 @@ def _send_task(name: str, *args: Any) -> None:
     current_app.send_task(name, args=list(args))
 
 
+def _host(db: Session, host_id: int) -> User:
+    """The session's host: only material they may see is copied."""
+    host = db.get(User, host_id)
+    if host is None:
+        raise RuntimeError(f"the teaching session's host (user {host_id}) no longer exists")
+    return host
+
+
+def _target(target: dict[str, Any]) -> tuple[str, str]:
+    """The (type, id) an `open` event names, as the copies are keyed."""
+    return str(target.get("type")), str(target.get("id"))
+
+
 def _chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
@@ -98,7 +105,7 @@ def _copy_study(
     """De-identify and index every instance of the study (if the host may see it); False if not copied."""
     uid_for = copy_uids(item_id)
     with factory() as db:
-        host = db.get(User, host_id)
+        host = _host(db, host_id)
         study = db.scalar(select(DicomStudy).where(DicomStudy.study_uid == study_uid, study_scope(host)))
         if study is None:
             return False
@@ -198,7 +205,7 @@ def _copy_slide(factory: Factory, item_id: int, host_id: int, slide_id: str, cop
     if not slide_id.isdigit():
         return
     with factory() as db, db.begin():
-        host = db.get(User, host_id)
+        host = _host(db, host_id)
         source = db.scalar(
             select(Slide).where(
                 Slide.id == int(slide_id), Slide.case_id.in_(select(Case.id).where(case_scope(host)))
@@ -266,7 +273,7 @@ def _copy_ecg(factory: Factory, item_id: int, host_id: int, ecg_id: str, copies:
     if not ecg_id.isdigit():
         return
     with factory() as db:
-        host = db.get(User, host_id)
+        host = _host(db, host_id)
         source = db.scalar(
             select(EcgRecord).where(
                 EcgRecord.id == int(ecg_id), EcgRecord.case_id.in_(select(Case.id).where(case_scope(host)))
@@ -330,7 +337,7 @@ def rewritten(event: dict[str, Any], copies: Copies) -> dict[str, Any]:
     payload = event["payload"]
     if payload.get("kind") == "open":
         target = payload.get("target") or {}
-        copy_id, _ = copies.targets.get((target.get("type"), str(target.get("id"))), ("", ""))
+        copy_id, _ = copies.targets.get(_target(target), ("", ""))
         payload = {**payload, "target": {"type": target.get("type"), "id": copy_id}}
     else:
         payload = _renamed(payload, copies.uids)
@@ -344,7 +351,7 @@ def viewer_chapters(events: list[dict[str, Any]], copies: Copies) -> list[dict[s
         payload = event["payload"]
         if event["kind"] == "viewer" and payload.get("kind") == "open":
             target = payload.get("target") or {}
-            _, title = copies.targets.get((target.get("type"), str(target.get("id"))), ("", WITHHELD_TITLE))
+            _, title = copies.targets.get(_target(target), ("", WITHHELD_TITLE))
             chapters.append({"t_ms": event["t_ms"], "title": title})
     return chapters
 
@@ -372,44 +379,30 @@ def _copy_all(
     return copies
 
 
-def _save(db: Session, item: TeachingItem, events: list[dict[str, Any]], copies: Copies) -> None:
-    known = {(m.kind, m.source_id) for m in item.materials}
-    for material in copies.materials:
-        if (material.kind, material.source_id) not in known:
-            material.item_id = item.id
-            db.add(material)
-    item.events = [rewritten(event, copies) for event in events]
-    item.viewer_chapters = viewer_chapters(events, copies)
-    item.state, item.error, item.ready_at = TeachingItemState.READY, None, utcnow()
-
-
 @shared_task(base=RecordedTask, bind=True, name=PREPARE_TASK)
 def prepare_item(self: RecordedTask, item_id: int) -> dict[str, object]:
     factory = resources.session_factory()
     with factory() as db:
-        item = db.get(TeachingItem, item_id)
-        if item is None:
-            return {"item_id": item_id, "status": "unknown_item"}
-        host_id, institution_id = item.teaching_session.host_id, item.teaching_session.institution_id
-        stored = db.scalars(
-            select(RoomEvent)
-            .where(RoomEvent.session_id == item.recording.consult_session_id)
-            .order_by(RoomEvent.seq)
-        )
-        events = [{"seq": e.seq, "t_ms": e.t_ms, "kind": e.kind, "payload": e.payload} for e in stored]
+        item = library.preparation(db, item_id)
+    if item is None:
+        return {"item_id": item_id, "status": "unknown_item"}
     try:
-        copies = _copy_all(factory, item_id, host_id, institution_id, events)
+        copies = _copy_all(factory, item_id, item.host_id, item.institution_id, item.events)
     except (StorageUnavailable, OperationalError):
         raise  # transient: retried
     except Exception as exc:  # a copy that cannot be made fails the item, with the reason for its host
         with factory() as db, db.begin():
-            failed = db.get(TeachingItem, item_id)
-            if failed is not None:
-                failed.state, failed.error = TeachingItemState.FAILED, f"{type(exc).__name__}: {exc}"[:1000]
+            library.mark_failed(db, item_id, f"{type(exc).__name__}: {exc}")
         return {"item_id": item_id, "status": "failed"}
     with factory() as db, db.begin():
-        item = db.get(TeachingItem, item_id)
-        if item is None:
-            return {"item_id": item_id, "status": "unknown_item"}
-        _save(db, item, events, copies)
+        ready = library.mark_ready(
+            db,
+            SYSTEM_CLOCK,
+            item_id,
+            events=[rewritten(event, copies) for event in item.events],
+            viewer_chapters=viewer_chapters(item.events, copies),
+            materials=copies.materials,
+        )
+    if not ready:
+        return {"item_id": item_id, "status": "unknown_item"}
     return {"item_id": item_id, "status": "ok", "materials": len(copies.materials)}

@@ -1,44 +1,29 @@
 """The teaching library (教学点播): recorded teaching sessions that trainees browse, search and play.
 
-The host of a teaching session (or the community administrator) publishes its recording; the worker
-(`teaching.prepare_item`) then makes de-identified copies of every study and slide shown in it and
-rewrites the viewer events to name them. Trainees see only ready items of their own community and
-reach material only through `/api/teaching/...`: the DICOMweb read handlers re-mounted under
-`/api/teaching/dicomweb` (limited by `server.access.policy.teaching_library_reads` to the copies), and slide
-copies under `/api/teaching/slides`, ECG copies under `/api/teaching/ecgs`. No original UID, slide id
-or ECG id ever appears in an answer.
-
-Every read is audited, though it holds no patient data: attendance figures count them.
+The rules (who publishes, item states, search, chapters, what a trainee reaches, the audit of every
+read) are `server.teaching.library`'s; these handlers parse, call it once and answer. Trainees reach
+material only through `/api/teaching/...`: the DICOMweb read handlers re-mounted under
+`/api/teaching/dicomweb` (limited by `server.access.policy.teaching_library_reads` to the copies), and
+slide copies under `/api/teaching/slides`, ECG copies under `/api/teaching/ecgs`. No original UID,
+slide id or ECG id ever appears in an answer.
 """
 
 from __future__ import annotations
 
 import functools
-import mimetypes
 import re
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 from starlette.responses import Response, StreamingResponse
 
-from imaging.ecg import FORMAT_NAMES, from_bytes
-from imaging.wsi import DZI_MEDIA_TYPE, TILE_MEDIA_TYPE, dzi_xml, level_tiles
-from server.access.policy import (
-    CLINICAL_ROLES,
-    AccessDenied,
-    teaching_ecg_scope,
-    teaching_item_scope,
-    teaching_library_reads,
-    teaching_slide_scope,
-)
+from imaging.ecg import FORMAT_NAMES
+from imaging.wsi import DZI_MEDIA_TYPE, TILE_MEDIA_TYPE, dzi_xml
+from server.access.policy import CLINICAL_ROLES, teaching_library_reads
 from server.api import dicomweb
 from server.api.ecg import samples_of
 from server.api.routing import (
     Access,
-    ApiError,
     Context,
     Handler,
     api_route,
@@ -57,70 +42,27 @@ from server.api.schemas.teaching_library import (
 from server.api.schemas.teaching_library import TeachingEcg as EcgCopy
 from server.api.schemas.teaching_library import TeachingSlide as SlideCopy
 from server.community.models import Role
-from server.consults.chapters import chapters_vtt
-from server.consults.models import ConsultSession, Recording
-from server.core.orm import utcnow
+from server.core.clock import app_clock
 from server.storage import ObjectNotFound, ObjectStore
-from server.teaching.models import TeachingEcg, TeachingItem, TeachingSession, TeachingSlide
+from server.teaching import library
+from server.teaching.library import PREPARE_TASK, chapters
+from server.teaching.models import TeachingEcg, TeachingItem, TeachingSlide
+
+__all__ = ["PREPARE_TASK", "routes"]
 
 PUBLISHERS = Access.only(CLINICAL_ROLES)
 LIBRARY_USERS = Access.only(CLINICAL_ROLES, Role.TRAINEE)
-PREPARE_TASK = "teaching.prepare_item"  # worker/teaching_tasks.py
-MAX_TITLE, MAX_SPECIALTY, MAX_DESCRIPTION = 200, 64, 4000
-MAX_CHAPTERS = 200
 CACHE = {"Cache-Control": "private, max-age=3600"}
-# The media of a recording a library item serves; events.json and manifest.json (original UIDs) never.
-MEDIA_NAME = re.compile(r"recording\.mp4|poster\.jpg|chapters\.vtt|hls/index\.m3u8|hls/seg[0-9]{3,6}\.ts")
 RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)")
 
 
-def _text(ctx: Context, name: str, limit: int, *, required: bool) -> str:
-    value = (body_field(ctx, name, str, required=required) or "").strip()
-    if required and not value:
-        raise ApiError(400, "missing_field", f"field '{name}' is required", field=name)
-    if len(value) > limit:
-        raise ApiError(400, "invalid_field", f"'{name}' is longer than {limit} characters", field=name)
-    return value
-
-
-def _may_manage(ctx: Context, session: TeachingSession) -> None:
-    """Publishing and chapters are the session host's, or the community administrator's."""
-    user = ctx.current_user
-    if user.id != session.host_id and not (
-        user.role == Role.ADMIN and user.community_id == session.community_id
-    ):
-        raise AccessDenied(
-            "teaching_session", session.id, reason="only the session's host or an administrator"
-        )
-
-
-def _item(ctx: Context) -> TeachingItem:
-    """The item named in the path, if the caller's library holds it (refusals look like unknown items)."""
-    item = ctx.db.scalar(
-        select(TeachingItem).where(
-            TeachingItem.id == ctx.path["item_id"], teaching_item_scope(ctx.current_user)
-        )
-    )
-    if item is None:
-        raise not_found("teaching library item")
-    return item
-
-
-def _audit(ctx: Context, action: str, item: TeachingItem, **detail: Any) -> None:
-    ctx.audit(
-        action, resource_type="teaching_item", resource_id=item.id, **({"detail": detail} if detail else {})
-    )
+def _store(ctx: Context) -> ObjectStore:
+    store: ObjectStore = ctx.request.app.state.store
+    return store
 
 
 def _media_url(item: TeachingItem, name: str) -> str:
     return f"/api/teaching/library/{item.id}/media/{name}"
-
-
-def chapters(item: TeachingItem) -> list[dict[str, Any]]:
-    """The host's chapters and one per material opened, in time order."""
-    marked = [{**c, "source": "host"} for c in item.host_chapters or []]
-    marked += [{**c, "source": "viewer"} for c in item.viewer_chapters or []]
-    return sorted(marked, key=lambda c: (c["t_ms"], c["source"] != "host"))
 
 
 def summary_fields(item: TeachingItem) -> dict[str, Any]:
@@ -170,98 +112,35 @@ def item_of(item: TeachingItem) -> Item:
 
 def publish(ctx: Context) -> Response:
     """A teaching session's recording becomes a library item; the worker makes its copies."""
-    recording = ctx.db.get(Recording, body_field(ctx, "recording_id", int))
-    consult = ctx.db.get(ConsultSession, recording.consult_session_id) if recording else None
-    session = (
-        consult and consult.teaching_session_id and ctx.db.get(TeachingSession, consult.teaching_session_id)
+    # Field by field (the texts' lengths are checked by the service, with their names in the messages).
+    new = library.Publication(
+        recording_id=body_field(ctx, "recording_id", int),
+        title=body_field(ctx, "title", str, required=False),
+        specialty=body_field(ctx, "specialty", str, required=False),
+        description=body_field(ctx, "description", str, required=False),
     )
-    # A case consult's recording is patient data: it never enters the library, nor says it exists.
-    if recording is None or not session or session.community_id != ctx.current_user.community_id:
-        raise ApiError(404, "not_found", "no such teaching session recording", field="recording_id")
-    _may_manage(ctx, session)
-    if recording.state != "ready":
-        raise ApiError(
-            409, "recording_not_ready", f"the recording is {recording.state}; publish it once ready"
-        )
-    item = TeachingItem(
-        community_id=session.community_id,
-        teaching_session_id=session.id,
-        recording_id=recording.id,
-        title=_text(ctx, "title", MAX_TITLE, required=True),
-        specialty=_text(ctx, "specialty", MAX_SPECIALTY, required=True),
-        description=_text(ctx, "description", MAX_DESCRIPTION, required=False),
-        created_by_id=ctx.current_user.id,
-        created_at=utcnow(),
-    )
-    try:
-        with ctx.db.begin_nested():
-            ctx.db.add(item)
-            ctx.db.flush()
-    except IntegrityError:
-        raise ApiError(409, "already_published", "this recording is in the library already") from None
-    _audit(ctx, "teaching_item_create", item, recording_id=recording.id)
-    ctx.send_task(PREPARE_TASK, item.id)
-    ctx.db.refresh(item)
+    item = library.publish(ctx.db, ctx.actor, app_clock(ctx.request.app), new)
     return model_response(item_of(item), status_code=201)
 
 
 def list_items(ctx: Context) -> Response:
     """The library of the caller's community, newest first; `q` searches titles and descriptions."""
-    query = (
-        select(TeachingItem)
-        .where(teaching_item_scope(ctx.current_user))
-        .options(
-            selectinload(TeachingItem.recording),
-            selectinload(TeachingItem.teaching_session).selectinload(TeachingSession.host),
-            selectinload(TeachingItem.teaching_session).selectinload(TeachingSession.institution),
-        )
+    params = ctx.request.query_params
+    items = library.list_items(
+        ctx.db, ctx.actor, q=params.get("q", ""), specialty=params.get("specialty", "")
     )
-    q = ctx.request.query_params.get("q", "").strip()
-    if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
-            or_(
-                TeachingItem.title.ilike(pattern, escape="\\"),
-                TeachingItem.description.ilike(pattern, escape="\\"),
-            )
-        )
-    specialty = ctx.request.query_params.get("specialty", "").strip()
-    if specialty:
-        query = query.where(TeachingItem.specialty == specialty)
-    items = ctx.db.scalars(query.order_by(TeachingItem.created_at.desc(), TeachingItem.id.desc())).all()
-    ctx.audit("teaching_library_list", resource_type="teaching_item", detail={"q": q, "count": len(items)})
     return model_response(Items(items=[ListedItem(**summary_fields(item)) for item in items]))
 
 
 def get_item(ctx: Context) -> Response:
-    item = _item(ctx)
-    _audit(ctx, "teaching_item_read", item)
-    return model_response(item_of(item))
-
-
-def _chapter(raw: Any, duration_ms: int) -> dict[str, Any]:
-    t_ms, title = (raw.get("t_ms"), raw.get("title")) if isinstance(raw, dict) else (None, None)
-    if not isinstance(t_ms, int) or isinstance(t_ms, bool) or not 0 <= t_ms <= duration_ms:
-        raise ApiError(
-            400, "invalid_field", f"each chapter needs t_ms from 0 to {duration_ms}", field="chapters"
-        )
-    if not isinstance(title, str) or not title.strip() or len(title) > MAX_TITLE:
-        raise ApiError(400, "invalid_field", f"each chapter needs a title of 1 to {MAX_TITLE} characters", field="chapters")  # fmt: skip
-    return {"t_ms": t_ms, "title": title.strip()}
+    return model_response(item_of(library.read_item(ctx.db, ctx.actor, ctx.path["item_id"])))
 
 
 def set_chapters(ctx: Context) -> Response:
     """Replace the host's chapters (the viewer-derived ones stay)."""
-    item = _item(ctx)
-    _may_manage(ctx, item.teaching_session)
-    raw = body_field(ctx, "chapters", list)
-    if len(raw) > MAX_CHAPTERS:
-        raise ApiError(400, "invalid_field", f"at most {MAX_CHAPTERS} chapters", field="chapters")
-    item.host_chapters = sorted(
-        (_chapter(c, item.recording.duration_ms or 0) for c in raw), key=lambda c: c["t_ms"]
-    )
-    _audit(ctx, "teaching_chapters_set", item, count=len(raw))
-    return model_response(item_of(item))
+    # The entries as sent: the service checks each against the recording's length.
+    marks = body_field(ctx, "chapters", list)
+    return model_response(item_of(library.set_chapters(ctx.db, ctx.actor, ctx.path["item_id"], marks)))
 
 
 def _ranged(ctx: Context, store: ObjectStore, key: str, media_type: str) -> Response:
@@ -291,40 +170,16 @@ def _ranged(ctx: Context, store: ObjectStore, key: str, media_type: str) -> Resp
 
 def media(ctx: Context) -> Response:
     """The recording's video, HLS rendition and poster; chapters.vtt from the item's chapters."""
-    item = _item(ctx)
-    name = ctx.path["name"]
-    keys = item.recording.object_keys
-    if not MEDIA_NAME.fullmatch(name) or (name != "chapters.vtt" and name not in keys):
-        raise not_found("media")
-    _audit(ctx, "teaching_media_read", item, name=name)
-    if name == "chapters.vtt":
-        cues = [(c["t_ms"], c["title"]) for c in chapters(item)]
-        vtt = chapters_vtt(cues, item.recording.duration_ms or 0)
-        return Response(vtt, media_type="text/vtt; charset=utf-8", headers=CACHE)
-    media_type = {"m3u8": "application/vnd.apple.mpegurl", "ts": "video/mp2t"}.get(
-        name.rsplit(".", 1)[-1], mimetypes.guess_type(name)[0] or "application/octet-stream"
-    )
+    found = library.read_media(ctx.db, ctx.actor, ctx.path["item_id"], ctx.path["name"])
+    if found.key is None:
+        return Response(found.text, media_type=found.media_type, headers=CACHE)
     try:
-        return _ranged(ctx, ctx.request.app.state.store, keys[name], media_type)
+        return _ranged(ctx, _store(ctx), found.key, found.media_type)
     except ObjectNotFound:
         raise not_found("media") from None
 
 
 # ---- de-identified copies ----------------------------------------------------------------------
-
-
-def _slide(ctx: Context, part: str) -> TeachingSlide:
-    copy = ctx.db.scalar(
-        select(TeachingSlide).where(
-            TeachingSlide.id == ctx.path["slide_id"], teaching_slide_scope(ctx.current_user)
-        )
-    )
-    if copy is None:
-        raise not_found("teaching slide")
-    ctx.audit(
-        "teaching_slide_read", resource_type="teaching_slide", resource_id=copy.id, detail={"part": part}
-    )
-    return copy
 
 
 def slide_of(copy: TeachingSlide) -> SlideCopy:
@@ -348,45 +203,23 @@ def slide_of(copy: TeachingSlide) -> SlideCopy:
 
 
 def get_slide(ctx: Context) -> Response:
-    return model_response(slide_of(_slide(ctx, "metadata")))
+    return model_response(slide_of(library.read_slide(ctx.db, ctx.actor, ctx.path["slide_id"], "metadata")))
 
 
 def slide_dzi(ctx: Context) -> Response:
-    copy = _slide(ctx, "dzi")
+    copy = library.read_slide(ctx.db, ctx.actor, ctx.path["slide_id"], "dzi")
     return Response(dzi_xml(copy.width, copy.height), media_type=DZI_MEDIA_TYPE)
 
 
-def _stored_tile(ctx: Context, key: str) -> Response:
-    try:
-        content = ctx.request.app.state.store.read_bytes(key)
-    except ObjectNotFound:
-        raise ApiError(
-            409, "tiles_pending", "the teaching copy is being prepared; try again shortly"
-        ) from None
-    return Response(content, media_type=TILE_MEDIA_TYPE, headers=CACHE)
-
-
 def slide_thumbnail(ctx: Context) -> Response:
-    return _stored_tile(ctx, _slide(ctx, "thumbnail").thumbnail_key)
+    tile = library.slide_thumbnail(ctx.db, ctx.actor, _store(ctx), ctx.path["slide_id"])
+    return Response(tile, media_type=TILE_MEDIA_TYPE, headers=CACHE)
 
 
 def slide_tile(ctx: Context) -> Response:
     level, col, row = ctx.path["level"], ctx.path["col"], ctx.path["row"]
-    copy = _slide(ctx, f"tile {level}/{col}_{row}")
-    grid = level_tiles(copy.width, copy.height)
-    if not (level < len(grid) and col < grid[level][0] and row < grid[level][1]):
-        raise not_found("tile")
-    return _stored_tile(ctx, copy.tile_key(level, col, row))
-
-
-def _ecg(ctx: Context, part: str) -> TeachingEcg:
-    copy = ctx.db.scalar(
-        select(TeachingEcg).where(TeachingEcg.id == ctx.path["ecg_id"], teaching_ecg_scope(ctx.current_user))
-    )
-    if copy is None:
-        raise not_found("teaching ECG")
-    ctx.audit("teaching_ecg_read", resource_type="teaching_ecg", resource_id=copy.id, detail={"part": part})
-    return copy
+    tile = library.slide_tile(ctx.db, ctx.actor, _store(ctx), ctx.path["slide_id"], level, col, row)
+    return Response(tile, media_type=TILE_MEDIA_TYPE, headers=CACHE)
 
 
 def ecg_of(copy: TeachingEcg) -> EcgCopy:
@@ -410,19 +243,13 @@ def ecg_of(copy: TeachingEcg) -> EcgCopy:
 
 
 def get_ecg(ctx: Context) -> Response:
-    return model_response(ecg_of(_ecg(ctx, "record")))
+    return model_response(ecg_of(library.read_ecg(ctx.db, ctx.actor, ctx.path["ecg_id"], "record")))
 
 
 def ecg_samples(ctx: Context) -> Response:
     """Every lead in µV from the copy's record, `?rate=` as for `/api/ecgs/<id>/samples` (what the shared
     viewer's ECG paper asks)."""
-    copy = _ecg(ctx, "samples")
-    try:
-        record = from_bytes(ctx.request.app.state.store.read_bytes(copy.record_key))
-    except ObjectNotFound:
-        raise ApiError(
-            409, "copy_pending", "the teaching copy is being prepared; try again shortly"
-        ) from None
+    copy, record = library.ecg_signal(ctx.db, ctx.actor, _store(ctx), ctx.path["ecg_id"])
     return model_response(samples_of(ctx, record, copy.id))
 
 

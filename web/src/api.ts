@@ -7,24 +7,38 @@
 import type {
   Annotation,
   AnnotationInput,
-  Case,
+  Annotations,
+  AnnotationsInput,
+  CaseActionBody,
+  CaseActionResult,
   CaseDetail,
   CaseEvent,
+  CaseEventList,
   CaseKind,
+  CaseList,
+  CaseStudies,
   CaseStudy,
-  NewCaseInput,
-  Notification,
-  Report,
-  ReportContent,
-  ReportTemplate,
-  WorklistItem,
-  WorklistQuery,
+  CaseSummary,
+  CreateCaseBody,
   CreatedShareLink,
+  DicomDataset,
+  DicomDatasets,
+  LoginBody,
+  Notification,
+  NotificationList,
+  Report,
+  ReportDraftBody,
+  ReportList,
+  ReportTemplate,
   Session,
   SharedLinkInfo,
   ShareLink,
   ShareLinkInput,
-} from "./types";
+  ShareLinks,
+  Worklist,
+  WorklistItem,
+} from "./schema";
+import type { WorklistQuery } from "./types";
 
 export class ApiError extends Error {
   /** HTTP status, or 0 when the server could not be reached. */
@@ -169,8 +183,9 @@ export async function postFile<T>(path: string, file: File): Promise<T> {
 }
 
 export async function login(username: string, password: string): Promise<Session> {
+  const body: LoginBody = { username, password };
   const session = await request<Session>("POST", "/api/auth/login", {
-    body: { username, password },
+    body,
     quiet401: true,
   });
   setCsrfToken(session.csrf_token);
@@ -202,14 +217,14 @@ export async function logout(): Promise<void> {
 
 // ---- cases ----------------------------------------------------------------
 
-export async function listCases(signal?: AbortSignal): Promise<Case[]> {
-  const data = await request<{ items: Case[] }>("GET", "/api/cases", { signal });
+export async function listCases(signal?: AbortSignal): Promise<CaseSummary[]> {
+  const data = await request<CaseList>("GET", "/api/cases", { signal });
   return data.items ?? [];
 }
 
 /** Imaging studies attached to a case. */
 export async function listCaseStudies(caseId: number | string, signal?: AbortSignal): Promise<CaseStudy[]> {
-  const data = await request<{ items: CaseStudy[] }>("GET", `/api/cases/${encodeURIComponent(String(caseId))}/studies`, { signal });
+  const data = await request<CaseStudies>("GET", `/api/cases/${encodeURIComponent(String(caseId))}/studies`, { signal });
   return data.items ?? [];
 }
 
@@ -217,7 +232,7 @@ export async function listCaseStudies(caseId: number | string, signal?: AbortSig
 
 export async function listAnnotations(caseId: number | string, studyUid: string, signal?: AbortSignal): Promise<Annotation[]> {
   const query = `?study_uid=${encodeURIComponent(studyUid)}`;
-  const data = await request<{ items: Annotation[] }>("GET", `/api/cases/${encodeURIComponent(String(caseId))}/annotations${query}`, {
+  const data = await request<Annotations>("GET", `/api/cases/${encodeURIComponent(String(caseId))}/annotations${query}`, {
     signal,
   });
   return data.items ?? [];
@@ -228,8 +243,9 @@ export async function listAnnotations(caseId: number | string, studyUid: string,
  * `study_uids` names the study even when no item does.
  */
 export async function saveAnnotations(caseId: number | string, items: AnnotationInput[], studyUid: string): Promise<Annotation[]> {
-  const data = await request<{ items: Annotation[] }>("POST", `/api/cases/${encodeURIComponent(String(caseId))}/annotations`, {
-    body: { items, study_uids: [studyUid] },
+  const body: AnnotationsInput = { items, study_uids: [studyUid] };
+  const data = await request<Annotations>("POST", `/api/cases/${encodeURIComponent(String(caseId))}/annotations`, {
+    body,
   });
   return data.items ?? [];
 }
@@ -237,7 +253,7 @@ export async function saveAnnotations(caseId: number | string, items: Annotation
 // ---- DICOMweb (QIDO-RS / WADO-RS, PS3.18) -------------------------------------
 
 /** A DICOM JSON dataset (PS3.18 F.2): 8-hex tag → {vr, Value}. */
-export type DicomJson = Record<string, { vr: string; Value?: unknown[]; BulkDataURI?: string; InlineBinary?: string }>;
+export type DicomJson = DicomDataset;
 
 const DICOM_JSON = "application/dicom+json, application/json;q=0.9";
 
@@ -258,7 +274,7 @@ export function dicomwebSeriesPath(studyUid: string, seriesUid: string, root: st
 }
 
 export async function findStudy(studyUid: string, signal?: AbortSignal, root: string = DICOMWEB): Promise<DicomJson | null> {
-  const data = await request<DicomJson[] | null>("GET", `${root}/studies?StudyInstanceUID=${encodeURIComponent(studyUid)}`, {
+  const data = await request<DicomDatasets | null>("GET", `${root}/studies?StudyInstanceUID=${encodeURIComponent(studyUid)}`, {
     signal,
     accept: DICOM_JSON,
   });
@@ -266,7 +282,7 @@ export async function findStudy(studyUid: string, signal?: AbortSignal, root: st
 }
 
 export async function listSeries(studyUid: string, signal?: AbortSignal, root: string = DICOMWEB): Promise<DicomJson[]> {
-  return (await request<DicomJson[] | null>("GET", `${dicomwebStudyPath(studyUid, root)}/series`, { signal, accept: DICOM_JSON })) ?? [];
+  return (await request<DicomDatasets | null>("GET", `${dicomwebStudyPath(studyUid, root)}/series`, { signal, accept: DICOM_JSON })) ?? [];
 }
 
 export async function seriesMetadata(
@@ -276,7 +292,7 @@ export async function seriesMetadata(
   root: string = DICOMWEB,
 ): Promise<DicomJson[]> {
   return (
-    (await request<DicomJson[] | null>("GET", `${dicomwebSeriesPath(studyUid, seriesUid, root)}/metadata`, { signal, accept: DICOM_JSON })) ??
+    (await request<DicomDatasets | null>("GET", `${dicomwebSeriesPath(studyUid, seriesUid, root)}/metadata`, { signal, accept: DICOM_JSON })) ??
     []
   );
 }
@@ -284,7 +300,7 @@ export async function seriesMetadata(
 // ---- share links for outside experts ----------------------------------------
 
 export async function listShareLinks(caseId: number | string, signal?: AbortSignal): Promise<ShareLink[]> {
-  const data = await request<{ items: ShareLink[] }>("GET", `/api/cases/${encodeURIComponent(String(caseId))}/share-links`, { signal });
+  const data = await request<ShareLinks>("GET", `/api/cases/${encodeURIComponent(String(caseId))}/share-links`, { signal });
   return data.items ?? [];
 }
 
@@ -311,7 +327,7 @@ export async function getCase(caseId: number | string, signal?: AbortSignal): Pr
   return request<CaseDetail>("GET", casePath(caseId), { signal });
 }
 
-export async function createCase(input: NewCaseInput): Promise<CaseDetail> {
+export async function createCase(input: CreateCaseBody): Promise<CaseDetail> {
   return request<CaseDetail>("POST", "/api/cases", { body: input });
 }
 
@@ -319,13 +335,13 @@ export async function createCase(input: NewCaseInput): Promise<CaseDetail> {
 export async function caseAction(
   caseId: number | string,
   action: string,
-  body: Record<string, unknown> = {},
-): Promise<{ case: CaseDetail; events: CaseEvent[] }> {
-  return request("POST", casePath(caseId, `/actions/${encodeURIComponent(action)}`), { body });
+  body: CaseActionBody = {},
+): Promise<CaseActionResult> {
+  return request<CaseActionResult>("POST", casePath(caseId, `/actions/${encodeURIComponent(action)}`), { body });
 }
 
 export async function listCaseEvents(caseId: number | string, signal?: AbortSignal): Promise<CaseEvent[]> {
-  const data = await request<{ items: CaseEvent[] }>("GET", casePath(caseId, "/events"), { signal });
+  const data = await request<CaseEventList>("GET", casePath(caseId, "/events"), { signal });
   return data.items ?? [];
 }
 
@@ -335,12 +351,13 @@ export async function reportTemplate(kind: CaseKind, signal?: AbortSignal): Prom
 
 /** Every version of the case's report, oldest first (drafts included). */
 export async function listReports(caseId: number | string, signal?: AbortSignal): Promise<Report[]> {
-  const data = await request<{ items: Report[] }>("GET", casePath(caseId, "/reports"), { signal });
+  const data = await request<ReportList>("GET", casePath(caseId, "/reports"), { signal });
   return data.items ?? [];
 }
 
-export async function saveReportDraft(caseId: number | string, content: ReportContent): Promise<Report> {
-  return request<Report>("PUT", casePath(caseId, "/report"), { body: { content } });
+export async function saveReportDraft(caseId: number | string, content: ReportDraftBody["content"]): Promise<Report> {
+  const body: ReportDraftBody = { content };
+  return request<Report>("PUT", casePath(caseId, "/report"), { body });
 }
 
 export async function fetchWorklist(query: WorklistQuery, signal?: AbortSignal): Promise<WorklistItem[]> {
@@ -351,7 +368,7 @@ export async function fetchWorklist(query: WorklistQuery, signal?: AbortSignal):
   }
   if (query.overdue) params.set("overdue", "true");
   if (query.mine) params.set("mine", "true");
-  const data = await request<{ items: WorklistItem[] }>("GET", `/api/worklist?${params}`, { signal });
+  const data = await request<Worklist>("GET", `/api/worklist?${params}`, { signal });
   return data.items ?? [];
 }
 
@@ -359,7 +376,7 @@ export async function fetchWorklist(query: WorklistQuery, signal?: AbortSignal):
 export const WORKLIST_STREAM = "/api/worklist/stream";
 
 export async function listNotifications(signal?: AbortSignal): Promise<Notification[]> {
-  const data = await request<{ items: Notification[] }>("GET", "/api/notifications", { signal });
+  const data = await request<NotificationList>("GET", "/api/notifications", { signal });
   return data.items ?? [];
 }
 

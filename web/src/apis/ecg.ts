@@ -2,67 +2,23 @@
 // viewer, the worker-rendered page, and the upload of an ECG file as the raw request body.
 
 import { postFile, request } from "../api";
+import type { Ecg, EcgDetail, Ecgs, EcgSamples, StoredEcg } from "../schema";
 
-export interface EcgFilters {
-  highpass_hz: number | null;
-  lowpass_hz: number | null;
-  notch_hz: number | null;
-}
+export type { Ecg, EcgDetail, EcgMeasurements, EcgSamples, StoredEcg } from "../schema";
 
-export interface Ecg {
-  id: number;
-  case_id: number;
-  filename: string;
-  format: string;
-  format_name: string;
-  leads: string[];
-  sampling_rate: number;
-  duration_s: number;
-  acquired_at: string | null;
-  device: string;
-  filters: Partial<EcgFilters>;
-  render_state: "pending" | "ready" | "failed" | string;
-  render_error: string | null;
-  created_at: string;
-}
-
-/** Computed on the platform (neurokit2), labelled with its method; values not found are null. */
-export interface AutomatedMeasurements {
-  source: "automated";
-  method: string;
-  lead: string;
-  beats: number;
-  heart_rate_bpm: number | null;
-  rr_ms: number | null;
-  pr_ms: number | null;
-  qrs_ms: number | null;
-  qt_ms: number | null;
-  qtc_bazett_ms: number | null;
-  qtc_fridericia_ms: number | null;
-  qrs_axis_deg: number | null;
-}
-
-export interface EcgMeasurements {
-  automated: AutomatedMeasurements | null;
-  device: { measurements: Record<string, number>; statements: string[] };
-}
-
-export interface EcgDetail extends Ecg {
-  measurements: EcgMeasurements;
-}
-
-export interface EcgSamples {
-  id: number;
-  units: "uV";
-  sampling_rate: number;
-  leads: Record<string, number[]>;
-  derived_leads: string[];
+/**
+ * A number among the free-form values the document declares as objects (`filters`, the automated
+ * measurements, the device's measurements), or null when it is absent or not a number.
+ */
+export function numberIn(values: Record<string, unknown> | null | undefined, key: string): number | null {
+  const value = values?.[key];
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
 }
 
 const ecgPath = (ecgId: number | string) => `/api/ecgs/${encodeURIComponent(String(ecgId))}`;
 
 export async function listCaseEcgs(caseId: number | string, signal?: AbortSignal): Promise<Ecg[]> {
-  const data = await request<{ items: Ecg[] }>("GET", `/api/cases/${encodeURIComponent(String(caseId))}/ecgs`, { signal });
+  const data = await request<Ecgs>("GET", `/api/cases/${encodeURIComponent(String(caseId))}/ecgs`, { signal });
   return data.items ?? [];
 }
 
@@ -81,6 +37,6 @@ export function ecgPageUrl(ecgId: number | string, format: "png" | "pdf"): strin
 }
 
 /** The file goes as the raw body; the server recognises its format. */
-export function uploadEcg(caseId: number | string, file: File): Promise<Ecg & { status: string }> {
+export function uploadEcg(caseId: number | string, file: File): Promise<StoredEcg> {
   return postFile(`/api/cases/${encodeURIComponent(String(caseId))}/ecgs`, file);
 }

@@ -2,25 +2,9 @@
 // descriptor and tile URLs, and the upload of a slide file as the raw (streamed) request body.
 
 import { ApiError, postFile, request } from "../api";
+import type { Slide, SlideAnnotation, SlideAnnotationInput, SlideAnnotations, SlideAnnotationsInput, Slides, StoredSlide } from "../schema";
 
-export interface Slide {
-  id: number;
-  case_id: number;
-  filename: string;
-  format: string;
-  vendor: string | null;
-  width: number;
-  height: number;
-  levels: { width: number; height: number; downsample: number }[];
-  /** Microns per base-level pixel; null when the scanner did not record it. */
-  mpp_x: number | null;
-  mpp_y: number | null;
-  objective_power: number | null;
-  tiles_state: "pending" | "ready" | "failed" | string;
-  tiles_error: string | null;
-  dzi: string;
-  created_at: string;
-}
+export type { Slide, StoredSlide } from "../schema";
 
 /** What the viewer needs from the DZI descriptor to address tiles itself. */
 export interface DeepZoom {
@@ -34,7 +18,7 @@ export interface DeepZoom {
 const slidePath = (slideId: number | string) => `/api/slides/${encodeURIComponent(String(slideId))}`;
 
 export async function listCaseSlides(caseId: number | string, signal?: AbortSignal): Promise<Slide[]> {
-  const data = await request<{ items: Slide[] }>("GET", `/api/cases/${encodeURIComponent(String(caseId))}/slides`, { signal });
+  const data = await request<Slides>("GET", `/api/cases/${encodeURIComponent(String(caseId))}/slides`, { signal });
   return data.items ?? [];
 }
 
@@ -80,29 +64,22 @@ export async function getDeepZoom(slideId: number | string, signal?: AbortSignal
 }
 
 /** The file goes as the raw body (streamed by the server to disk). */
-export function uploadSlide(caseId: number | string, file: File): Promise<Slide & { status: string }> {
+export function uploadSlide(caseId: number | string, file: File): Promise<StoredSlide> {
   return postFile(`/api/cases/${encodeURIComponent(String(caseId))}/slides`, file);
 }
 
 /** A saved mark as the server returns it: base-level pixel points, µm figures from the slide's calibration. */
-export interface SavedSlideAnnotation {
-  id: number;
-  tool: "point" | "line" | "polygon";
-  points: { x: number; y: number }[];
-  label: string;
-  author: { id: number; display_name: string };
-  length_um: number | null;
-  area_um2: number | null;
-}
+export type SavedSlideAnnotation = SlideAnnotation;
 
 export async function listSlideAnnotations(slideId: number | string, signal?: AbortSignal): Promise<SavedSlideAnnotation[]> {
-  return (await request<{ items: SavedSlideAnnotation[] }>("GET", `${slidePath(slideId)}/annotations`, { signal })).items;
+  return (await request<SlideAnnotations>("GET", `${slidePath(slideId)}/annotations`, { signal })).items;
 }
 
 /** Replace the caller's own marks on the slide; answers every reader's marks as saved. */
 export async function saveSlideAnnotations(
   slideId: number | string,
-  items: { tool: string; points: { x: number; y: number }[] }[],
+  items: SlideAnnotationInput[],
 ): Promise<SavedSlideAnnotation[]> {
-  return (await request<{ items: SavedSlideAnnotation[] }>("POST", `${slidePath(slideId)}/annotations`, { body: { items } })).items;
+  const body: SlideAnnotationsInput = { items };
+  return (await request<SlideAnnotations>("POST", `${slidePath(slideId)}/annotations`, { body })).items;
 }

@@ -2,7 +2,7 @@ import { Link } from "react-router-dom";
 import { useTranslation } from "react-i18next";
 import { useUser } from "../auth";
 import { VIEWER_ROLES } from "../viewer/roles";
-import { CASE_KINDS, CASE_STATUSES, NOTIFICATION_KINDS, isKnown, type Case } from "../types";
+import { CASE_KINDS, CASE_STATUSES, NOTIFICATION_KINDS, SEXES, isKnown, type Case } from "../types";
 
 function useDateFormat() {
   const { i18n } = useTranslation();
@@ -18,14 +18,6 @@ function useDateFormat() {
     const date = new Date(iso);
     return Number.isNaN(date.getTime()) ? iso : format.format(date);
   };
-}
-
-/** Whether the case has images to view; when the list does not say, the link is offered. */
-function mayHaveImages(c: Case): boolean {
-  if (Array.isArray(c.studies)) return c.studies.length > 0;
-  if (typeof c.studies === "number") return c.studies > 0;
-  if (typeof c.study_count === "number") return c.study_count > 0;
-  return true;
 }
 
 /** `notices`: the kinds of unread notifications per case id, shown as badges beside the status. */
@@ -59,7 +51,7 @@ export default function CaseTable({ cases, notices }: { cases: Case[]; notices?:
                 <Link to={`/cases/${c.id}`} className="patient-name" data-testid="case-open">
                   {c.patient.name}
                 </Link>
-                {c.patient.sex ? <span className="patient-sex">{t(`sex.${c.patient.sex}`)}</span> : null}
+                {c.patient.sex ? <span className="patient-sex">{isKnown(SEXES, c.patient.sex) ? t(`sex.${c.patient.sex}`) : c.patient.sex}</span> : null}
               </td>
               <td className="cell-mono">{c.patient.national_id_masked}</td>
               <td>{isKnown(CASE_KINDS, c.kind) ? t(`kind.${c.kind}`) : c.kind}</td>
@@ -88,11 +80,10 @@ export default function CaseTable({ cases, notices }: { cases: Case[]; notices?:
               </td>
               {canView ? (
                 <td>
-                  {mayHaveImages(c) ? (
-                    <Link to={`/cases/${c.id}/images`} className="images-link" data-testid="case-images-link">
-                      {t("cases.viewImages")}
-                    </Link>
-                  ) : null}
+                  {/* The list does not say whether a case has studies: the link is always offered. */}
+                  <Link to={`/cases/${c.id}/images`} className="images-link" data-testid="case-images-link">
+                    {t("cases.viewImages")}
+                  </Link>
                 </td>
               ) : null}
             </tr>

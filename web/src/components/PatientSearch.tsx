@@ -2,11 +2,12 @@ import { useEffect, useId, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { searchPatients } from "../apis/directory";
 import { errorMessage } from "../errors";
-import type { CasePatient } from "../types";
+import type { PatientSummary } from "../apis/directory";
+import { SEXES, isKnown } from "../types";
 
 const PAUSE_MS = 300;
 
-type Found = { status: "idle" } | { status: "loading" } | { status: "error"; error: unknown } | { status: "ok"; patients: CasePatient[] };
+type Found = { status: "idle" } | { status: "loading" } | { status: "error"; error: unknown } | { status: "ok"; patients: PatientSummary[] };
 
 /**
  * Finds one of the clinic's own patients (GET /api/patients?q=): a name's first characters, or the last
@@ -81,7 +82,7 @@ export default function PatientSearch({ value, onChange, invalid }: { value: str
           {patients.map((p) => (
             <option key={p.id} value={String(p.id)}>
               {p.name}
-              {p.sex ? ` · ${t(`sex.${p.sex}`)}` : ""}
+              {p.sex ? ` · ${isKnown(SEXES, p.sex) ? t(`sex.${p.sex}`) : p.sex}` : ""}
               {p.birth_date ? ` · ${p.birth_date}` : ""}
               {p.national_id_masked ? ` · ${p.national_id_masked}` : ""}
             </option>

@@ -18,7 +18,7 @@ function useFieldLabel() {
   return (field: ReportField) => (i18n.language.startsWith("zh") ? field.label_zh : field.label_en);
 }
 
-function valuesOf(content: ReportContent | undefined): Values {
+function valuesOf(content: Report["content"] | undefined): Values {
   return Object.fromEntries(Object.entries(content ?? {}).map(([key, value]) => [key, String(value)]));
 }
 

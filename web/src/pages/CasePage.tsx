@@ -13,7 +13,7 @@ import { useDicomUploads } from "../hooks/useDicomUploads";
 import { useLoad } from "../hooks/useLoad";
 import { useWorklistStream } from "../hooks/useWorklistStream";
 import type { PageDef } from "../routes";
-import { CASE_KINDS, CASE_STATUSES, isKnown, type CaseDetail, type Role } from "../types";
+import { CASE_KINDS, CASE_STATUSES, SEXES, isKnown, type CaseDetail, type Role } from "../types";
 import CaseActions from "../components/CaseActions";
 import CaseStudies from "../components/CaseStudies";
 import CaseTimeline from "../components/CaseTimeline";
@@ -58,7 +58,7 @@ function CaseHeader({ detail }: { detail: CaseDetail }) {
           <dt>{t("casePage.patient")}</dt>
           <dd>
             <span className="patient-name">{detail.patient.name}</span>
-            {detail.patient.sex ? <span className="patient-sex">{t(`sex.${detail.patient.sex}`)}</span> : null}
+            {detail.patient.sex ? <span className="patient-sex">{isKnown(SEXES, detail.patient.sex) ? t(`sex.${detail.patient.sex}`) : detail.patient.sex}</span> : null}
             {detail.patient.birth_date ? <span className="patient-sex">{detail.patient.birth_date}</span> : null}
           </dd>
         </div>

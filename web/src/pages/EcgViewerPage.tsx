@@ -8,7 +8,7 @@ import { useEffect, useMemo, useRef, useState, type MouseEvent } from "react";
 import { Link, useParams } from "react-router-dom";
 import { useTranslation } from "react-i18next";
 import { getCase, listReports, saveReportDraft } from "../api";
-import { ecgSamples, getEcg, type AutomatedMeasurements, type EcgDetail, type EcgSamples } from "../apis/ecg";
+import { ecgSamples, getEcg, numberIn, type EcgDetail, type EcgMeasurements as Measurements, type EcgSamples } from "../apis/ecg";
 import { formatDateTime } from "../dates";
 import { errorMessage } from "../errors";
 import { useLoad } from "../hooks/useLoad";
@@ -46,25 +46,28 @@ declare global {
 
 function filterLabel(filters: EcgDetail["filters"]): string | null {
   const parts: string[] = [];
-  if (filters.highpass_hz != null || filters.lowpass_hz != null) parts.push(`${filters.highpass_hz ?? "?"}–${filters.lowpass_hz ?? "?"} Hz`);
-  if (filters.notch_hz) parts.push(`notch ${filters.notch_hz} Hz`);
+  const [highpass, lowpass, notch] = [numberIn(filters, "highpass_hz"), numberIn(filters, "lowpass_hz"), numberIn(filters, "notch_hz")];
+  if (highpass != null || lowpass != null) parts.push(`${highpass ?? "?"}–${lowpass ?? "?"} Hz`);
+  if (notch) parts.push(`notch ${notch} Hz`);
   return parts.length ? parts.join(", ") : null;
 }
 
+type Automated = NonNullable<Measurements["automated"]>;
+
 /** The report fields of the ECG template filled from the automated values (QTc by Bazett). */
-function reportValues(automated: AutomatedMeasurements): ReportContent {
+function reportValues(automated: Automated): ReportContent {
   const pairs: [string, number | null][] = [
-    ["heart_rate", automated.heart_rate_bpm],
-    ["pr_ms", automated.pr_ms],
-    ["qrs_ms", automated.qrs_ms],
-    ["qt_ms", automated.qt_ms],
-    ["qtc_ms", automated.qtc_bazett_ms],
-    ["axis_deg", automated.qrs_axis_deg],
+    ["heart_rate", numberIn(automated, "heart_rate_bpm")],
+    ["pr_ms", numberIn(automated, "pr_ms")],
+    ["qrs_ms", numberIn(automated, "qrs_ms")],
+    ["qt_ms", numberIn(automated, "qt_ms")],
+    ["qtc_ms", numberIn(automated, "qtc_bazett_ms")],
+    ["axis_deg", numberIn(automated, "qrs_axis_deg")],
   ];
   return Object.fromEntries(pairs.filter(([, v]) => v !== null).map(([k, v]) => [k, Math.round(v as number)]));
 }
 
-function CopyToReport({ detail, automated }: { detail: CaseDetail; automated: AutomatedMeasurements | null }) {
+function CopyToReport({ detail, automated }: { detail: CaseDetail; automated: Automated | null }) {
   const { t } = useTranslation();
   const [state, setState] = useState<{ kind: "idle" | "busy" | "done" } | { kind: "error"; message: string }>({ kind: "idle" });
   if (!detail.actions.includes("write_report") || !automated) return null;

@@ -15,6 +15,7 @@ import type { PageDef, PageKey } from "../routes";
 import {
   CASE_KINDS,
   CASE_STATUSES,
+  SEXES,
   WORKLIST_SORTS,
   isKnown,
   type WorklistItem,
@@ -339,7 +340,7 @@ export default function WorklistPage({ page }: { page: PageDef }) {
                   </td>
                   <td className="cell-patient">
                     <span className="patient-name">{item.patient.name}</span>
-                    {item.patient.sex ? <span className="patient-sex">{t(`sex.${item.patient.sex}`)}</span> : null}
+                    {item.patient.sex ? <span className="patient-sex">{isKnown(SEXES, item.patient.sex) ? t(`sex.${item.patient.sex}`) : item.patient.sex}</span> : null}
                   </td>
                   <td>{isKnown(CASE_KINDS, item.kind) ? t(`kind.${item.kind}`) : item.kind}</td>
                   <td>{item.institution.name}</td>

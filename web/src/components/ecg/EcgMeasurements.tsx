@@ -2,7 +2,7 @@
 // device's own measurements and interpretation (设备判读), side by side and never mixed.
 
 import { useTranslation } from "react-i18next";
-import type { EcgMeasurements as Measurements } from "../../apis/ecg";
+import { numberIn, type EcgMeasurements as Measurements } from "../../apis/ecg";
 
 const ROWS = [
   ["heart_rate_bpm", "bpm"],
@@ -20,15 +20,15 @@ const ROWS = [
 
 function Table({ values, testId }: { values: Record<string, unknown>; testId: string }) {
   const { t } = useTranslation();
-  const shown = ROWS.filter(([key]) => typeof values[key] === "number");
+  const shown = ROWS.filter(([key]) => numberIn(values, key) !== null);
   if (shown.length === 0) return <p className="text-muted">{t("ecg.measure.noneFound")}</p>;
   return (
     <dl className="ecg-measures" data-testid={testId}>
       {shown.map(([key, unit]) => (
-        <div key={key} data-testid={`${testId}-${key}`} data-value={String(values[key])}>
+        <div key={key} data-testid={`${testId}-${key}`} data-value={String(numberIn(values, key))}>
           <dt>{t(`ecg.measure.${key}`)}</dt>
           <dd>
-            {Math.round(Number(values[key]))} {unit}
+            {Math.round(numberIn(values, key) ?? 0)} {unit}
           </dd>
         </div>
       ))}
@@ -46,9 +46,9 @@ export default function EcgMeasurements({ measurements }: { measurements: Measur
         {automated ? (
           <>
             <p className="text-muted" data-testid="ecg-automated-method">
-              {t("ecg.measure.method", { method: automated.method, beats: automated.beats })}
+              {t("ecg.measure.method", { method: String(automated.method ?? ""), beats: numberIn(automated, "beats") ?? "?" })}
             </p>
-            <Table values={automated as unknown as Record<string, unknown>} testId="ecg-auto" />
+            <Table values={automated} testId="ecg-auto" />
             <p className="text-muted">{t("ecg.measure.qtcFormulas")}</p>
           </>
         ) : (

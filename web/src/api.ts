@@ -38,7 +38,7 @@ import type {
   Worklist,
   WorklistItem,
 } from "./schema";
-import type { WorklistQuery } from "./types";
+import type { CaseAction, WorklistQuery } from "./types";
 
 export class ApiError extends Error {
   /** HTTP status, or 0 when the server could not be reached. */
@@ -334,7 +334,7 @@ export async function createCase(input: CreateCaseBody): Promise<CaseDetail> {
 /** One step of the case's lifecycle; the body carries what the action needs (note, expert, assignee, ...). */
 export async function caseAction(
   caseId: number | string,
-  action: string,
+  action: CaseAction,
   body: CaseActionBody = {},
 ): Promise<CaseActionResult> {
   return request<CaseActionResult>("POST", casePath(caseId, `/actions/${encodeURIComponent(action)}`), { body });

@@ -19,6 +19,7 @@ import type {
 export type {
   Annotation,
   AnnotationInput,
+  CaseActionBody,
   CaseColleague,
   CaseDetail,
   CaseEvent,

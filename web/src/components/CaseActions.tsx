@@ -7,7 +7,7 @@ import { caseAction } from "../api";
 import { ACTION_FORMS, BUTTON_ACTIONS, type ButtonAction } from "../caseWorkflow";
 import { errorMessage } from "../errors";
 import { useUser } from "../auth";
-import type { CaseDetail } from "../types";
+import type { CaseActionBody, CaseDetail } from "../types";
 import ColleaguePicker from "./ColleaguePicker";
 import Dialog from "./Dialog";
 
@@ -28,7 +28,7 @@ export default function CaseActions({ detail, onChanged }: Props) {
 
   async function act(action: ButtonAction) {
     const form = ACTION_FORMS[action];
-    const body: Record<string, unknown> = {};
+    const body: CaseActionBody = {};
     if (form.note !== "none" && note.trim()) body.note = note.trim();
     if (form.person) body[form.person] = Number(person);
     setBusy(true);

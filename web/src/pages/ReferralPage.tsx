@@ -7,11 +7,12 @@ import { useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { useTranslation } from "react-i18next";
 import { ApiError, reportTemplate } from "../api";
-import { getReferral, type FollowUpPlan, type ReferralRecord } from "../apis/referrals";
+import { followUpPlanOf, getReferral, type ReferralRecord } from "../apis/referrals";
 import { useUser } from "../auth";
 import { formatDateTime } from "../dates";
 import { errorMessage } from "../errors";
 import { useLoad } from "../hooks/useLoad";
+import { SEXES, isKnown } from "../types";
 import type { PageDef } from "../routes";
 import PageHeader from "../components/PageHeader";
 import Panel from "../components/Panel";
@@ -39,7 +40,7 @@ function Record({ record, refresh }: { record: ReferralRecord; refresh: () => vo
   const { t, i18n } = useTranslation();
   const { letter, material, patient } = record;
   // A referral up carries an empty plan ({}); only a referral down has one.
-  const plan = record.follow_up_plan && "plan" in record.follow_up_plan ? (record.follow_up_plan as FollowUpPlan) : null;
+  const plan = followUpPlanOf(record);
   const [template] = useLoad((signal) => reportTemplate(material.case.kind, signal), [material.case.kind]);
   const fieldLabel = (key: string) => {
     const field = template.status === "ok" ? template.data.fields.find((f) => f.key === key) : undefined;
@@ -58,7 +59,7 @@ function Record({ record, refresh }: { record: ReferralRecord; refresh: () => vo
         </div>
         <dl className="summary-grid">
           <Field label={t("referral.route")} value={`${record.from_institution.name} → ${record.to_institution.name}`} testId="referral-route" />
-          <Field label={t("referral.patient")} value={`${patient.name}${patient.sex ? ` · ${t(`sex.${patient.sex}`)}` : ""}${patient.birth_date ? ` · ${patient.birth_date}` : ""}`} testId="referral-patient" />
+          <Field label={t("referral.patient")} value={`${patient.name}${patient.sex ? ` · ${isKnown(SEXES, patient.sex) ? t(`sex.${patient.sex}`) : patient.sex}` : ""}${patient.birth_date ? ` · ${patient.birth_date}` : ""}`} testId="referral-patient" />
           <Field
             label={t("referral.slot")}
             value={record.slot ? `${record.slot.day} · ${slotKindLabel(record.slot.kind, t)}${record.slot.department ? ` · ${record.slot.department}` : ""}` : null}
@@ -110,9 +111,7 @@ function Record({ record, refresh }: { record: ReferralRecord; refresh: () => vo
             <Field label={t("referral.down.dates")} value={plan.due_dates.join("、")} testId="plan-dates" />
             <div className="report-item">
               <dt>{t("referral.down.colour")}</dt>
-              <dd>
-                <TriageBadge colour={plan.colour} /> {t(`followUp.meaning.${plan.colour}`)}
-              </dd>
+              <dd>{plan.colour ? <><TriageBadge colour={plan.colour} /> {t(`followUp.meaning.${plan.colour}`)}</> : t("common.none")}</dd>
             </div>
           </dl>
         ) : null}

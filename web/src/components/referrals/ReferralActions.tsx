@@ -4,7 +4,7 @@
 
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
-import { listSlots, referralAction, type ReferralAction, type ReferralSummary } from "../../apis/referrals";
+import { listSlots, referralAction, type ReferralAction, type ReferralStepIn, type ReferralSummary } from "../../apis/referrals";
 import { errorMessage } from "../../errors";
 import { useLoad } from "../../hooks/useLoad";
 import Dialog from "../Dialog";
@@ -56,7 +56,7 @@ export default function ReferralActions({
   const steps = ORDER.filter((a) => referral.actions.includes(a) && (!only || only.includes(a)));
 
   async function act(step: Step) {
-    const body: Record<string, unknown> = {};
+    const body: ReferralStepIn = {};
     if (step === "book") {
       if (!slot) return setError(t("referral.book.chooseFirst"));
       body.slot_id = Number(slot);

@@ -17,9 +17,10 @@ Decisions the protocol leaves to the server (https://tus.io/protocols/resumable-
   DICOM and ECG files are taken: a `filetype` other than application/dicom, application/octet-stream,
   an XML type or application/zip is refused at creation, before any byte is sent, and so is an empty
   file or a deferred length. A finished file that is an ECG (any format `imaging.ecg` reads, a DICOM
-  waveform included) goes through `ingest_ecg` into the upload's case (an ECG without `case_id` is
-  `invalid`); every other goes through `ingest_instance`, whose parser accepts the DICM preamble or a
-  bare Implicit VR dataset, as STOW-RS does. The limit (`Tus-Max-Size`) is STOW-RS's 1 GiB: ingest parses
+  waveform included) goes through `server.ecg.service.store_ecg` into the upload's case (an ECG
+  without `case_id` is `invalid`); every other through `server.dicom.receive.receive_instance` (the
+  C-STORE path too), whose parser accepts the DICM preamble or a bare Implicit VR dataset, as STOW-RS
+  does. The limit (`Tus-Max-Size`) is STOW-RS's 1 GiB: ingest parses
   an instance in memory, though no request body is ever held whole on the way in.
 - Checksums: `sha256` (preferred) and `sha1` (the one the protocol requires every server to support).
   An interrupted request that carried `Upload-Checksum` is discarded, since its bytes cannot be
@@ -35,6 +36,10 @@ Decisions the protocol leaves to the server (https://tus.io/protocols/resumable-
 - One request writes to an upload at a time: it holds a lease in the database (renewed while bytes
   arrive, given up after 60 s without any); a second writer gets 423 Locked with Retry-After.
 - `X-HTTP-Method-Override: PATCH|DELETE` on a POST to the upload URL is honoured (core protocol).
+
+The rules of the state machine (whose upload, gone states, the case it attaches to, the lease, the
+finished file's ingest) are `server.uploads.service`'s; this door parses the tus headers, streams the
+bodies into chunks and answers in headers.
 """
 
 from __future__ import annotations
@@ -44,13 +49,12 @@ import base64
 import binascii
 import hashlib
 import logging
-import re
 import secrets
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from email.utils import format_datetime
 from functools import partial
 from typing import Any, BinaryIO
@@ -63,7 +67,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.access import audit
 from server.api.routing import (
     NO_CONTENT,
     Access,
@@ -76,15 +79,13 @@ from server.api.routing import (
     model_response,
 )
 from server.api.schemas.uploads import Upload as UploadOut
-from server.cases.models import Case, Urgency
 from server.community.models import Role
+from server.core.clock import Clock, app_clock
 from server.core.db import transaction
-from server.core.orm import utcnow
-from server.dicom.ingest import DICOM_MEDIA_TYPE, InvalidDicom, ingest_instance, queue_previews
-from server.ecg.ingest import InvalidEcg, ecg_format_of, ingest_ecg, queue_processing
 from server.storage import ObjectStore
-from server.uploads.models import Upload, UploadState
-from server.uploads.service import EXPIRES_AFTER, chunk_key, chunk_prefix, delete_chunks
+from server.uploads import service
+from server.uploads.models import UploadState
+from server.uploads.service import LeaseLost, Window, chunk_key, delete_chunks
 
 log = logging.getLogger(__name__)
 
@@ -92,27 +93,13 @@ TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,termination,checksum,expiration"
 CHECKSUMS: dict[str, Callable[[], Any]] = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
 CHUNK_MEDIA_TYPE = "application/offset+octet-stream"
-# DICOM, and the ECG formats (XML exports, WFDB zipped, SCP-ECG as octet-stream): see `imaging.ecg`.
-ACCEPTED_FILETYPES = frozenset(
-    {"", DICOM_MEDIA_TYPE, "application/octet-stream", "application/xml", "text/xml", "application/zip"}
-)
-# The ingest path parses a whole instance in memory, so the limit is STOW-RS's.
-MAX_UPLOAD_BYTES = 1 << 30
-LEASE = timedelta(seconds=120)
+MAX_UPLOAD_BYTES = service.MAX_UPLOAD_BYTES
 LEASE_RENEW_SECONDS = 30
-LOCKED_RETRY_SECONDS = 5
 IDLE_TIMEOUT_SECONDS = 60.0
 SPOOL_BUFFER_BYTES = 1 << 20
 MAX_METADATA_CHARS = 4096
-UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
-SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 UPLOADERS = Access.only(Role.REQUESTER)
 RESULT_HEADER = "Upload-Result"
-GONE_STATES = {
-    UploadState.FAILED: "the upload failed: {detail}",
-    UploadState.EXPIRED: "the upload expired before it was finished; start a new upload",
-    UploadState.CANCELLED: "the upload was terminated; start a new upload",
-}
 
 
 # -- protocol headers ------------------------------------------------------------------------------
@@ -198,12 +185,6 @@ def _text(metadata: dict[str, bytes], key: str) -> str:
         ) from None
 
 
-def _filename(raw: str) -> str:
-    """The file's own name: no folders (a Windows client may send them), no control characters."""
-    name = raw.replace("\\", "/").rsplit("/", 1)[-1]
-    return "".join(ch for ch in name if ch.isprintable())[:255]
-
-
 def _parse_checksum(request: Request) -> tuple[str, bytes] | None:
     raw = request.headers.get("upload-checksum")
     if raw is None:
@@ -226,47 +207,23 @@ def _parse_checksum(request: Request) -> tuple[str, bytes] | None:
 # -- the upload row --------------------------------------------------------------------------------
 
 
-def _own_upload(ctx: Context, *, for_update: bool = False) -> Upload:
-    """The caller's upload named in the path. Another user's answers exactly as an unknown one does."""
-    upload_id = ctx.path["upload_id"]
-    upload = None
-    if UPLOAD_ID.fullmatch(upload_id):
-        upload = ctx.db.get(Upload, upload_id, with_for_update=for_update)
-    if upload is None or upload.user_id != ctx.current_user.id:
-        if upload is not None:
-            ctx.audit(
-                "access_denied",
-                resource_type="upload",
-                resource_id=upload_id,
-                outcome=audit.DENIED,
-                detail={"method": ctx.request.method, "path": ctx.request.url.path},
-            )
-        raise ApiError(404, "not_found", "upload not found", keep_changes=True)
-    return upload
+def _clock(ctx: Context | StreamContext) -> Clock:
+    return app_clock(ctx.request.app)
 
 
-def _past_expiry(upload: Upload, now: datetime | None = None) -> bool:
-    return upload.state == UploadState.RECEIVING and upload.expires_at <= (now or utcnow())
+def _asked(ctx: Context) -> dict[str, str]:
+    """How this request named the upload, for the audit of a refusal (as every refusal is audited)."""
+    return {"method": ctx.request.method, "path": ctx.request.url.path}
 
 
-def _refuse_if_gone(upload: Upload) -> None:
-    if _past_expiry(upload):
-        raise ApiError(410, "gone", GONE_STATES[UploadState.EXPIRED])
-    if upload.state in GONE_STATES:
-        raise ApiError(410, "gone", GONE_STATES[upload.state].format(detail=upload.detail))
-
-
-def _patient_id(upload: Upload) -> int | None:
-    return upload.case.patient_id if upload.case else None
-
-
-def upload_state(upload: Upload) -> UploadOut:
+def upload_state(status: service.UploadStatus) -> UploadOut:
+    upload = status.upload
     return UploadOut(
         id=upload.id,
         filename=upload.filename,
         length=upload.length,
         offset=upload.offset,
-        state=UploadState.EXPIRED.value if _past_expiry(upload) else upload.state.value,
+        state=status.state,
         result=upload.result,
         detail=upload.detail,
         sha256=upload.sha256,
@@ -296,60 +253,20 @@ def upload_options(ctx: Context) -> Response:
 
 def create_upload(ctx: Context) -> Response:
     _require_tus_version(ctx.request)
-    user = ctx.current_user
-    if user.institution_id is None:
-        raise ApiError(400, "no_institution", "your account belongs to no institution")
     if "upload-defer-length" in ctx.request.headers:
         raise ApiError(400, "length_required", "the length must be known at creation (Upload-Length)")
     length = _non_negative(ctx.request, "Upload-Length")
-    if length == 0:
-        raise ApiError(400, "empty_upload", "an empty file is not a DICOM instance")
-    if length > MAX_UPLOAD_BYTES:
-        raise ApiError(413, "too_large", f"uploads are limited to {MAX_UPLOAD_BYTES} bytes (Tus-Max-Size)")
     raw_metadata = ctx.request.headers.get("upload-metadata", "")
     metadata = _parse_metadata(raw_metadata)
-    sha256 = _text(metadata, "sha256")
-    if not SHA256_HEX.fullmatch(sha256):
-        raise ApiError(
-            400, "sha256_required", "Upload-Metadata must carry sha256: the whole file's SHA-256 in hex"
-        )
-    filetype = _text(metadata, "filetype").split(";")[0].strip().lower()
-    if filetype not in ACCEPTED_FILETYPES:
-        raise ApiError(
-            415,
-            "unsupported_media_type",
-            f"only DICOM and ECG files ({', '.join(sorted(ACCEPTED_FILETYPES - {''}))}) can be uploaded, not {filetype}",
-        )
-    case = None
-    if "case_id" in metadata:
-        raw_case = _text(metadata, "case_id")
-        case = ctx.db.get(Case, int(raw_case)) if raw_case.isdigit() and len(raw_case) < 10 else None
-        if case is None or case.institution_id != user.institution_id:
-            raise ApiError(404, "not_found", "case not found")
-    now = utcnow()
-    upload = Upload(
-        id=secrets.token_urlsafe(24),
-        user_id=user.id,
-        institution_id=user.institution_id,
-        case=case,
-        filename=_filename(_text(metadata, "filename")),
-        filetype=filetype,
-        metadata_header=raw_metadata,
+    new = service.NewUpload(
         length=length,
-        offset=0,
-        sha256=sha256.lower(),
-        state=UploadState.RECEIVING,
-        created_at=now,
-        expires_at=now + EXPIRES_AFTER,
+        sha256=_text(metadata, "sha256"),
+        filename=_text(metadata, "filename"),
+        filetype=_text(metadata, "filetype"),
+        case_id=_text(metadata, "case_id") if "case_id" in metadata else None,
+        metadata_header=raw_metadata,
     )
-    ctx.db.add(upload)
-    ctx.audit(
-        "upload_created",
-        resource_type="upload",
-        resource_id=upload.id,
-        patient_id=case.patient_id if case else None,
-        detail={"filename": upload.filename, "length": length, "case_id": case.id if case else None},
-    )
+    upload = service.create_upload(ctx.db, ctx.actor, _clock(ctx), new)
     return Response(
         status_code=201,
         headers={"Location": f"/api/uploads/{upload.id}", "Upload-Expires": _http_date(upload.expires_at)},
@@ -358,8 +275,7 @@ def create_upload(ctx: Context) -> Response:
 
 def head_upload(ctx: Context) -> Response:
     _require_tus_version(ctx.request)
-    upload = _own_upload(ctx)
-    _refuse_if_gone(upload)
+    upload = service.open_upload(ctx.db, ctx.actor, _clock(ctx), ctx.path["upload_id"], _asked(ctx))
     headers = {"Upload-Offset": str(upload.offset), "Upload-Length": str(upload.length)}
     if upload.metadata_header:
         headers["Upload-Metadata"] = upload.metadata_header
@@ -371,27 +287,17 @@ def head_upload(ctx: Context) -> Response:
 
 
 def get_upload(ctx: Context) -> Response:
-    response = model_response(upload_state(_own_upload(ctx)))
+    status = service.read_upload(ctx.db, ctx.actor, _clock(ctx), ctx.path["upload_id"], _asked(ctx))
+    response = model_response(upload_state(status))
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 def delete_upload(ctx: Context) -> Response:
     _require_tus_version(ctx.request)
-    upload = _own_upload(ctx, for_update=True)
-    if upload.state == UploadState.RECEIVING:
-        upload.state = UploadState.CANCELLED
-        upload.detail = "terminated by the uploader"
-        upload.lock_token = upload.locked_until = None
-        ctx.audit(
-            "upload_cancelled",
-            resource_type="upload",
-            resource_id=upload.id,
-            patient_id=_patient_id(upload),
-            detail={"offset": upload.offset, "length": upload.length},
-        )
+    upload_id: str = ctx.path["upload_id"]
+    if service.terminate_upload(ctx.db, ctx.actor, upload_id, _asked(ctx)):
         store: ObjectStore = ctx.request.app.state.store
-        upload_id = upload.id
 
         def free_chunks() -> None:
             delete_chunks(store, upload_id)
@@ -403,76 +309,30 @@ def delete_upload(ctx: Context) -> Response:
 # -- PATCH: the bytes ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Window:
-    """What one PATCH may write: from `offset` up to `length`, while it holds the lease `token`."""
-
-    upload_id: str
-    token: str
-    offset: int
-    length: int
-    sha256: str
-    expires_at: datetime
-    finished_result: str | None = None  # set when the upload had already finished: nothing to write
-
-
-def _begin_patch(ctx: Context, client_offset: int, declared: int | None, token: str) -> _Window:
-    upload = _own_upload(ctx, for_update=True)
-    _refuse_if_gone(upload)
-    if client_offset != upload.offset:
-        raise ApiError(
-            409,
-            "offset_mismatch",
-            f"the upload is at offset {upload.offset}, not {client_offset}; ask with HEAD and resume there",
-            offset=upload.offset,
+def _begin_patch(ctx: Context, client_offset: int, declared: int | None, token: str) -> Window:
+    try:
+        return service.begin_patch(
+            ctx.db,
+            ctx.actor,
+            _clock(ctx),
+            ctx.path["upload_id"],
+            _asked(ctx),
+            client_offset=client_offset,
+            declared=declared,
+            token=token,
         )
-    if declared is not None and declared > upload.length - upload.offset:
-        raise ApiError(
-            413, "too_large", f"the body is longer than the {upload.length - upload.offset} bytes still due"
-        )
-    window = _Window(upload.id, token, upload.offset, upload.length, upload.sha256, upload.expires_at)
-    if upload.state == UploadState.COMPLETED:
-        # A retried final PATCH whose answer was lost on the way: say again how it ended.
-        return replace(window, finished_result=upload.result or "")
-    now = utcnow()
-    if upload.lock_token and upload.locked_until and upload.locked_until > now:
-        # The holder usually finishes within seconds; its lease is only the bound for one that died.
-        wait = min(LOCKED_RETRY_SECONDS, max(1, int((upload.locked_until - now).total_seconds()) + 1))
-        raise ApiError(
-            423, "locked", "another request is writing to this upload; try again shortly", retry_after=wait
-        )
-    upload.lock_token, upload.locked_until = token, now + LEASE
-    return window
+    except service.UploadBusy as busy:
+        raise ApiError(423, busy.code, busy.detail, **busy.extra) from None
 
 
-def _with_lease(factory: sessionmaker[Session], window: _Window, *, renew: bool) -> bool:
-    """Renew or give up the lease; False if it is no longer this request's (taken over, or upload gone)."""
+def _with_lease(factory: sessionmaker[Session], clock: Clock, window: Window, *, renew: bool) -> bool:
+    """Renew or give up the lease, in a transaction of its own."""
     with transaction(factory) as db:
-        upload = db.get(Upload, window.upload_id, with_for_update=True)
-        if upload is None or upload.lock_token != window.token:
-            return False
-        if renew and upload.state == UploadState.RECEIVING and not _past_expiry(upload):
-            upload.locked_until = utcnow() + LEASE
-            return True
-        upload.lock_token = upload.locked_until = None
-        return not renew
+        return service.hold_lease(db, clock, window, renew=renew)
 
 
-def _commit_chunk(ctx: Context, window: _Window, size: int) -> int | None:
-    """Advance the offset past a stored chunk; None if the upload stopped being writable meanwhile."""
-    upload = ctx.db.get(Upload, window.upload_id, with_for_update=True)
-    if upload is None or upload.state != UploadState.RECEIVING or _past_expiry(upload):
-        return None  # terminated or expired: nobody writes to it any more, so its chunk can go
-    if upload.lock_token != window.token or upload.offset != window.offset:
-        raise _LeaseLost
-    upload.offset += size
-    if upload.offset < upload.length:  # free at once, so a HEAD that sees the new offset may resume there
-        upload.lock_token = upload.locked_until = None
-    return upload.offset
-
-
-class _LeaseLost(Exception):
-    """Another request took the upload over (this one stalled past its lease): it must write nothing."""
+def _commit_chunk(ctx: Context, window: Window, size: int) -> int | None:
+    return service.commit_chunk(ctx.db, _clock(ctx), window, size)
 
 
 @dataclass
@@ -525,7 +385,7 @@ async def _receive(
     return _Received(size, digests, ended)
 
 
-def _put_chunk(store: ObjectStore, window: _Window, spool: BinaryIO, size: int, sha256: str) -> None:
+def _put_chunk(store: ObjectStore, window: Window, spool: BinaryIO, size: int, sha256: str) -> None:
     spool.seek(0)
     store.put(
         chunk_key(window.upload_id, window.offset),
@@ -536,7 +396,7 @@ def _put_chunk(store: ObjectStore, window: _Window, spool: BinaryIO, size: int, 
     )
 
 
-def _patch_response(status: int, window: _Window, offset: int, **headers: str) -> Response:
+def _patch_response(status: int, window: Window, offset: int, **headers: str) -> Response:
     headers = {"Upload-Offset": str(offset), **headers}
     if offset < window.length:
         headers["Upload-Expires"] = _http_date(window.expires_at)
@@ -559,20 +419,20 @@ async def patch_upload(ctx: StreamContext) -> Response:
     factory = request.app.state.session_factory
     try:
         return await _write_chunk(ctx, window, checksum)
-    except _LeaseLost:
+    except LeaseLost:
         return error_response(409, "upload_changed", "another request took this upload over; ask with HEAD")
     finally:
-        await run_in_threadpool(partial(_with_lease, factory, window, renew=False))
+        await run_in_threadpool(partial(_with_lease, factory, _clock(ctx), window, renew=False))
 
 
-async def _write_chunk(ctx: StreamContext, window: _Window, checksum: tuple[str, bytes] | None) -> Response:
+async def _write_chunk(ctx: StreamContext, window: Window, checksum: tuple[str, bytes] | None) -> Response:
     request = ctx.request
     store: ObjectStore = request.app.state.store
     factory = request.app.state.session_factory
 
     async def renew() -> None:
-        if not await run_in_threadpool(partial(_with_lease, factory, window, renew=True)):
-            raise _LeaseLost
+        if not await run_in_threadpool(partial(_with_lease, factory, _clock(ctx), window, renew=True)):
+            raise LeaseLost()
 
     with tempfile.TemporaryFile(prefix="telemed-upload-") as spool:
         received = await _receive(
@@ -612,127 +472,17 @@ async def _write_chunk(ctx: StreamContext, window: _Window, checksum: tuple[str,
 # -- the last byte: check, ingest, clean up ---------------------------------------------------------
 
 
-class _Inconsistent(Exception):
-    pass
-
-
-def _assemble(store: ObjectStore, window: _Window, whole: BinaryIO) -> str:
-    """Copy the chunks, in order, into `whole`; returns the SHA-256 (hex) of what was copied."""
-    digest, copied = hashlib.sha256(), 0
-    for key in sorted(store.list(chunk_prefix(window.upload_id))):
-        start = int(key.rsplit("/", 1)[1])
-        if start != copied:
-            raise _Inconsistent(f"chunk at byte {start} where byte {copied} was due")
-        for piece in store.iter_chunks(key):
-            whole.write(piece)
-            digest.update(piece)
-            copied += len(piece)
-    if copied != window.length:
-        raise _Inconsistent(f"{copied} bytes stored of {window.length}")
-    return digest.hexdigest()
-
-
-ECG_RESULT_DETAIL = {
-    "stored": "ECG stored in its case",
-    "duplicate": "this ECG file was already stored in this case: nothing changed",
-}
-RESULT_DETAIL = {
-    "stored": "stored and indexed",
-    "duplicate": "this instance was already stored with the same bytes: nothing changed",
-    "conflict": "an instance with this SOP Instance UID is stored with other bytes; this one was kept aside",
-}
-
-
-def _record_outcome(ctx: Context, window: _Window, whole: BinaryIO, digest: str | None, problem: str) -> str:
-    """Mark the upload failed (`problem` or a digest mismatch) or ingest it; returns the result."""
-    upload = ctx.db.get(Upload, window.upload_id, with_for_update=True)
-    if upload is None or upload.lock_token != window.token:
-        raise _LeaseLost
-    upload.completed_at = utcnow()
-    upload.lock_token = upload.locked_until = None
-    where = {"resource_type": "upload", "resource_id": upload.id, "patient_id": _patient_id(upload)}
-    if digest != upload.sha256:
-        upload.state = UploadState.FAILED
-        upload.detail = problem or (
-            f"the file that arrived has SHA-256 {digest}, not {upload.sha256} as declared: "
-            "it is not the file that was meant, so nothing was stored; upload the file again"
-        )
-        ctx.audit("upload_failed", outcome=audit.FAILED, detail={"reason": upload.detail}, **where)
-        return "failed"
-    upload.state = UploadState.COMPLETED
-    whole.seek(0)
-    data = whole.read()
+def _record_outcome(ctx: Context, window: Window, whole: BinaryIO, digest: str | None, problem: str) -> str:
     store: ObjectStore = ctx.request.app.state.store
-    if ecg_format_of(data) is not None:  # an ECG (a DICOM waveform too) goes to the ECG path
-        return _record_ecg(ctx, upload, data, store, where)
-    try:
-        with ctx.db.begin_nested():
-            outcome = ingest_instance(
-                ctx.db,
-                store,
-                data,
-                institution_id=upload.institution_id,
-                user=ctx.current_user,
-                case=upload.case,
-            )
-    except InvalidDicom as exc:
-        upload.result, upload.detail = "invalid", f"not a usable DICOM instance: {exc}"
-        ctx.audit(
-            "upload_failed", outcome=audit.FAILED, detail={"result": "invalid", "reason": str(exc)}, **where
-        )
-        return "invalid"
-    upload.result, upload.detail = outcome.status, RESULT_DETAIL[outcome.status]
-    upload.study_uid, upload.sop_uid = outcome.study_uid, outcome.sop_uid
-    ctx.audit("upload_completed", detail={"result": outcome.status, "sop_uid": outcome.sop_uid}, **where)
-    ctx.audit(
-        "dicom_store",
-        resource_type="dicom_instance",
-        resource_id=outcome.sop_uid,
-        patient_id=where["patient_id"],
-        detail={"status": outcome.status, "study": outcome.study_uid, "upload": upload.id},
-    )
-    queue_previews(ctx.send_task, [outcome])
-    return outcome.status
+    return service.finish_upload(ctx.db, ctx.actor, _clock(ctx), store, window, whole, digest, problem)
 
 
-def _record_ecg(ctx: Context, upload: Upload, data: bytes, store: ObjectStore, where: dict[str, Any]) -> str:
-    """Ingest a finished ECG upload into its case; an ECG without a case cannot be placed."""
-    problem = None
-    if upload.case is None:
-        problem = "an ECG belongs to a case: start the upload with case_id in Upload-Metadata"
-    else:
-        try:
-            with ctx.db.begin_nested():
-                outcome = ingest_ecg(
-                    ctx.db, store, data, filename=upload.filename, case=upload.case, user=ctx.current_user
-                )
-        except InvalidEcg as exc:
-            problem = f"not a usable ECG: {exc}"
-    if problem is not None:
-        upload.result, upload.detail = "invalid", problem
-        ctx.audit(
-            "upload_failed", outcome=audit.FAILED, detail={"result": "invalid", "reason": problem}, **where
-        )
-        return "invalid"
-    upload.result, upload.detail = outcome.status, ECG_RESULT_DETAIL[outcome.status]
-    ctx.audit("upload_completed", detail={"result": outcome.status, "ecg": outcome.record_id}, **where)
-    ctx.audit(
-        "ecg_store",
-        resource_type="ecg",
-        resource_id=outcome.record_id,
-        patient_id=where["patient_id"],
-        detail={"status": outcome.status, "format": outcome.source_format, "upload": upload.id},
-    )
-    queue_processing(ctx.send_task, outcome, urgent=upload.case.urgency == Urgency.URGENT)
-    return outcome.status
-
-
-async def _finish(ctx: StreamContext, window: _Window) -> Response:
+async def _finish(ctx: StreamContext, window: Window) -> Response:
     store: ObjectStore = ctx.request.app.state.store
     with tempfile.TemporaryFile(prefix="telemed-upload-") as whole:
         try:
-            digest, problem = await run_in_threadpool(_assemble, store, window, whole), ""
-        except _Inconsistent as exc:
+            digest, problem = await run_in_threadpool(service.assemble, store, window, whole), ""
+        except service.ChunksInconsistent as exc:
             log.error("upload %s: chunks inconsistent: %s", window.upload_id, exc)
             digest, problem = None, f"the server lost part of this upload ({exc}); upload the file again"
         result = await ctx.run(

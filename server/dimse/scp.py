@@ -4,8 +4,8 @@ Who may send is configured, never discovered: a calling AE title missing from TE
 rejected at association (A-ASSOCIATE-RJ, "calling AE title not recognised"), and an empty list rejects
 every caller. Each peer's images belong to its institution (and, if configured, to an uploading user).
 
-Every received instance goes through `ingest_instance`, the one ingest path, in its own transaction,
-with the bytes exactly as they arrived (pynetdicom's file meta in front of the undecoded data set).
+Every received instance goes through `server.dicom.receive.receive_instance` (ingested and audited as a
+finished resumable upload's is), in its own transaction, with the bytes exactly as they arrived (pynetdicom's file meta in front of the undecoded data set).
 C-STORE statuses: 0x0000 stored or already held; 0xB006 (warning, "element discarded") when the SOP
 instance UID is already held with other bytes — kept aside as a conflict, so resending cannot help;
 0xC000 when the data set is not a usable instance; 0xA700 when the database or object store is down
@@ -30,12 +30,13 @@ from pynetdicom.sop_class import Verification
 from sqlalchemy import exc, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from server.access import audit
+from server.access.actor import Actor
 from server.community.models import Institution, User
 from server.core.config import ConfigError, DimsePeer, Settings
 from server.core.db import make_engine, make_session_factory, transaction
 from server.core.tasks import TaskClient, TaskMessage
-from server.dicom.ingest import IndexingConflict, IngestOutcome, InvalidDicom, ingest_instance, queue_previews
+from server.dicom.ingest import IndexingConflict, IngestOutcome, InvalidDicom, queue_previews
+from server.dicom.receive import receive_instance, refuse_instance
 from server.storage import ObjectStore, StorageError, open_store
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,7 @@ class StoreScp:
             outcome = self._ingest(peer, address, event.encoded_dataset(), detail)
         except InvalidDicom as error:
             log.warning("refused an instance from %s (%s): %s", peer.ae_title, address, error.reason)
-            self._audit_refusal(peer, address, {**detail, "reason": error.reason})
+            self._audit_refusal(peer, address, detail, error.reason)
             return _status(CANNOT_UNDERSTAND, error.reason)
         except (StorageError, *DATABASE_UNAVAILABLE) as error:
             log.error(
@@ -178,21 +179,18 @@ class StoreScp:
         (the modality is told to send again later rather than "stored" for an image not indexed)."""
         try:
             with transaction(self.factory) as db:
-                user = db.get(User, peer.user_id) if peer.user_id else None
-                outcome = ingest_instance(db, self.store, data, institution_id=peer.institution_id, user=user)
-                audit.record(
-                    db,
-                    action="dicom_store",
-                    user=user,
-                    resource_type="dicom_instance",
-                    resource_id=outcome.sop_uid,
-                    ip=address,
-                    detail={**detail, "status": outcome.status, "study": outcome.study_uid},
+                actor = self._actor(db, peer, address)
+                return receive_instance(
+                    db, actor, self.store, data, institution_id=peer.institution_id, via=detail
                 )
-                return outcome
         except IndexingConflict as exc:
             log.warning("%s", exc)
             return None
+
+    @staticmethod
+    def _actor(db: Session, peer: Peer, address: str) -> Actor:
+        """Who sends for `peer`: its configured uploading user, else the platform; from `address`."""
+        return Actor(db.get(User, peer.user_id) if peer.user_id else None, ip=address)
 
     def queue_previews(self, event: Event) -> None:
         """EVT_CONN_CLOSE: previews of what the association stored, and a thumbnail per series it touched.
@@ -210,13 +208,10 @@ class StoreScp:
     def _send_task(self, name: str, *args: Any) -> None:
         self.tasks.send(TaskMessage(name, args))
 
-    def _audit_refusal(self, peer: Peer, address: str, detail: dict[str, str]) -> None:
+    def _audit_refusal(self, peer: Peer, address: str, detail: dict[str, str], reason: str) -> None:
         try:
             with transaction(self.factory) as db:
-                user = db.get(User, peer.user_id) if peer.user_id else None
-                audit.record(
-                    db, action="dicom_store", user=user, outcome=audit.FAILED, ip=address, detail=detail
-                )
+                refuse_instance(db, self._actor(db, peer, address), reason, via=detail)
         except DATABASE_UNAVAILABLE as error:
             log.error("could not audit the refused instance from %s: %s", peer.ae_title, error)
 

@@ -288,7 +288,7 @@ def test_a_second_writer_is_told_to_wait_while_the_first_holds_the_upload(
 def test_a_finish_cut_short_by_the_server_is_completed_by_an_empty_patch(  # type: ignore[no-untyped-def]
     client, village, store, monkeypatch
 ) -> None:
-    from server.api import uploads
+    from server.dicom import receive
     from server.storage import StorageUnavailable
 
     def store_down(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -296,7 +296,7 @@ def test_a_finish_cut_short_by_the_server_is_completed_by_an_empty_patch(  # typ
 
     data = ct_series(n_slices=1, rows=64, cols=64, seed=618)[0]
     url = create(client, village, data)
-    monkeypatch.setattr(uploads, "ingest_instance", store_down)
+    monkeypatch.setattr(receive, "ingest_instance", store_down)
     with pytest.raises(StorageUnavailable):
         patch(client, url, village, 0, data)
     monkeypatch.undo()

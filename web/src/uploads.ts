@@ -8,6 +8,7 @@
 
 import { DetailedError, Upload } from "tus-js-client";
 import { csrfHeaders, request } from "./api";
+import type { Upload as UploadRecord } from "./schema";
 
 export const UPLOAD_ENDPOINT = "/api/uploads";
 /** The same chunk size as the `telemed upload` command: a dropped chunk costs at most this much again. */
@@ -64,7 +65,7 @@ function failureOf(error: Error): UploadFailure {
 async function uploadDetail(url: string | null): Promise<string> {
   if (!url) return "";
   try {
-    const info = await request<{ detail: string | null }>("GET", new URL(url, window.location.href).pathname);
+    const info = await request<UploadRecord>("GET", new URL(url, window.location.href).pathname);
     return info.detail ?? "";
   } catch {
     return "";

@@ -1,12 +1,9 @@
 // Where the signalling server is and this user's ICE servers (server/api/consults.py).
 
 import { request } from "../api";
+import type { RtcConfig } from "../schema";
 
-export interface RtcConfig {
-  signaling_url: string;
-  ice_servers: RTCIceServer[];
-  grace_seconds: number;
-}
+export type { RtcConfig } from "../schema";
 
 export function getRtcConfig(signal?: AbortSignal): Promise<RtcConfig> {
   return request<RtcConfig>("GET", "/api/rtc/config", { signal });

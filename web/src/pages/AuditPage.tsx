@@ -8,20 +8,9 @@ import { formatDateTime } from "../dates";
 import { errorMessage } from "../errors";
 import { useLoad } from "../hooks/useLoad";
 import type { PageDef } from "../routes";
+import type { AuditEvent, AuditEvents } from "../schema";
 import PageHeader from "../components/PageHeader";
 
-interface AuditEvent {
-  id: number;
-  at: string;
-  username: string | null;
-  role: string | null;
-  action: string;
-  resource_type: string | null;
-  resource_id: string | null;
-  patient_id: number | null;
-  outcome: string;
-  ip: string | null;
-}
 
 const FILTERS = ["action", "username", "outcome", "resource_type", "resource_id"] as const;
 type Filter = (typeof FILTERS)[number];
@@ -31,7 +20,7 @@ const EMPTY: Query = { action: "", username: "", outcome: "", resource_type: "",
 
 function auditEvents(query: Query, signal: AbortSignal): Promise<AuditEvent[]> {
   const params = new URLSearchParams(Object.entries(query).filter(([, value]) => value !== ""));
-  return request<{ items: AuditEvent[] }>("GET", `/api/audit-events?${params}`, { signal }).then((r) => r.items);
+  return request<AuditEvents>("GET", `/api/audit-events?${params}`, { signal }).then((r) => r.items);
 }
 
 export default function AuditPage({ page }: { page: PageDef }) {

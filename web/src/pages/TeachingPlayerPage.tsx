@@ -12,7 +12,8 @@ import { useLoad } from "../hooks/useLoad";
 import type { PageDef } from "../routes";
 import SharedViewer from "../sharedViewer/SharedViewer";
 import { foldViewerEvents, pointerAt } from "../sharedViewer/state";
-import { getLibraryItem, TEACHING_SOURCES, type LibraryItem } from "../teaching/api";
+import { getLibraryItem, LIBRARY_ITEM_STATES, libraryEvents, TEACHING_SOURCES, type LibraryItem } from "../teaching/api";
+import { isKnown } from "../types";
 import ChapterList from "../teaching/ChapterList";
 import MaterialsList from "../teaching/MaterialsList";
 import { chapterAt, countUpTo, formatClock, splitEvents } from "../teaching/replay";
@@ -27,7 +28,7 @@ function Player({ item }: { item: LibraryItem }) {
   const { t } = useTranslation();
   const [video, setVideo] = useState<HTMLVideoElement | null>(null);
   const ms = useMediaClock(video);
-  const { viewer, chat } = useMemo(() => splitEvents(item.events), [item.events]);
+  const { viewer, chat } = useMemo(() => splitEvents(libraryEvents(item.events)), [item.events]);
   const applied = countUpTo(viewer, ms);
   const [state, pointer] = useMemo(() => {
     const happened = viewer.slice(0, applied);
@@ -115,7 +116,7 @@ export default function TeachingPlayerPage(_props: { page: PageDef }) {
       {item.state === "ready" ? (
         <Player item={item} />
       ) : (
-        <Panel tone={item.state === "failed" ? "error" : "info"} title={t(`teaching.state.${item.state}`)} testId="teaching-not-ready">
+        <Panel tone={item.state === "failed" ? "error" : "info"} title={isKnown(LIBRARY_ITEM_STATES, item.state) ? t(`teaching.state.${item.state}`) : item.state} testId="teaching-not-ready">
           <p>{t(`teaching.player.${item.state === "failed" ? "failedHint" : "preparingHint"}`)}</p>
           {item.error ? <p className="text-muted">{item.error}</p> : null}
         </Panel>

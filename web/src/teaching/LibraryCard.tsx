@@ -4,7 +4,8 @@
 import { Link } from "react-router-dom";
 import { useTranslation } from "react-i18next";
 import { formatDateTime } from "../dates";
-import type { LibraryItemSummary } from "./api";
+import { isKnown } from "../types";
+import { LIBRARY_ITEM_STATES, type LibraryItemSummary } from "./api";
 import { formatClock } from "./replay";
 
 export default function LibraryCard({ item }: { item: LibraryItemSummary }) {
@@ -27,7 +28,7 @@ export default function LibraryCard({ item }: { item: LibraryItemSummary }) {
         <h2 className="teaching-card-title" data-testid="teaching-item-title">
           {title}
         </h2>
-        {!ready ? <span className={`badge teaching-state-${item.state}`}>{t(`teaching.state.${item.state}`)}</span> : null}
+        {!ready ? <span className={`badge teaching-state-${item.state}`}>{isKnown(LIBRARY_ITEM_STATES, item.state) ? t(`teaching.state.${item.state}`) : item.state}</span> : null}
         <p className="teaching-card-meta">
           <span className="badge">{item.specialty}</span> {item.host_name} · {item.institution}
         </p>

@@ -3,7 +3,8 @@
 // the DICOM header cannot remove it.
 
 import { useTranslation } from "react-i18next";
-import type { Material } from "./api";
+import { isKnown } from "../types";
+import { MATERIAL_KINDS, type Material } from "./api";
 
 export default function MaterialsList({ materials }: { materials: Material[] }) {
   const { t } = useTranslation();
@@ -14,7 +15,7 @@ export default function MaterialsList({ materials }: { materials: Material[] }) 
       <ul className="teaching-materials">
         {materials.map((material) => (
           <li key={`${material.kind}-${material.id}`} data-testid="teaching-material" data-kind={material.kind}>
-            <span className="badge">{t(`teaching.material.${material.kind}`)}</span> {material.description || material.id}
+            <span className="badge">{isKnown(MATERIAL_KINDS, material.kind) ? t(`teaching.material.${material.kind}`) : material.kind}</span> {material.description || material.id}
             {material.burned_in_warning ? (
               <p className="teaching-burned-in" role="note" data-testid="teaching-burned-in">
                 {t("teaching.player.burnedIn")}

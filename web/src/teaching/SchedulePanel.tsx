@@ -21,7 +21,7 @@ export default function SchedulePanel() {
           <li key={session.id} data-testid="teaching-scheduled" data-session-id={session.id}>
             <span className="study-desc">{session.title}</span>{" "}
             <span className="text-muted">
-              {[formatDateTime(session.scheduled_at, i18n.language), session.host?.display_name, session.institution]
+              {[formatDateTime(session.scheduled_at, i18n.language), session.host.display_name, session.institution]
                 .filter(Boolean)
                 .join(" · ")}
             </span>{" "}

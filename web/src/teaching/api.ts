@@ -3,36 +3,17 @@
 
 import { ApiError, request } from "../api";
 import { getRtcConfig, roomUrl } from "../consult/api";
+import type { LibraryItem, LibraryItems, LibraryItemSummary, ScheduledSession, Timetable } from "../schema";
 import type { ViewerEvent } from "../sharedViewer/state";
 
-export type LibraryItemState = "preparing" | "ready" | "failed";
+export type { Chapter, LibraryItem, LibraryItemSummary, LibraryMaterial as Material, LibraryMedia, ScheduledSession } from "../schema";
 
-export interface LibraryItemSummary {
-  id: number;
-  title: string;
-  specialty: string;
-  kind: string;
-  host_name: string;
-  institution: string;
-  held_at: string | null;
-  duration_ms: number | null;
-  poster_url: string | null;
-  state: LibraryItemState;
-  chapters: number;
-}
+/** The states the UI labels; the document types `state` as a string, shown raw when it is none of these. */
+export const LIBRARY_ITEM_STATES = ["preparing", "ready", "failed"] as const;
+export type LibraryItemState = (typeof LIBRARY_ITEM_STATES)[number];
 
-export interface Chapter {
-  t_ms: number;
-  title: string;
-  source: "host" | "viewer";
-}
-
-export interface LibraryMedia {
-  video: string;
-  hls: string;
-  poster: string | null;
-  chapters_vtt: string;
-}
+/** The kinds of material the UI labels (`kind` of a material; a string in the document). */
+export const MATERIAL_KINDS = ["study", "slide", "ecg"] as const;
 
 /** A chat line's payload as the room stored it; the display name when the server adds it. */
 export interface ChatPayload {
@@ -40,31 +21,23 @@ export interface ChatPayload {
   display_name?: string;
 }
 
+/**
+ * A recorded room event as the player replays it. The document types a library item's `events` as
+ * free-form objects (they are the signalling protocol's frames, sharedViewer/state.ts and
+ * consult/protocol.ts), so `libraryEvents` keeps those of the two kinds the player knows.
+ */
 export type LibraryEvent =
   | { seq: number; t_ms: number; kind: "viewer"; payload: ViewerEvent }
   | { seq: number; t_ms: number; kind: "chat"; payload: ChatPayload };
 
-export interface Material {
-  kind: "study" | "slide" | "ecg";
-  id: string;
-  description: string;
-  burned_in_warning: boolean;
-}
-
-export interface LibraryItem {
-  id: number;
-  title: string;
-  specialty: string;
-  description: string | null;
-  kind: string;
-  state: LibraryItemState;
-  /** Why preparing failed, for the host and the admin. */
-  error?: string | null;
-  duration_ms: number | null;
-  chapters: Chapter[];
-  media: LibraryMedia;
-  events: LibraryEvent[];
-  materials: Material[];
+export function libraryEvents(events: LibraryItem["events"]): LibraryEvent[] {
+  return events.flatMap((event): LibraryEvent[] => {
+    const { seq, t_ms, kind, payload } = event;
+    if (typeof seq !== "number" || typeof t_ms !== "number" || !payload || typeof payload !== "object") return [];
+    if (kind === "viewer") return [{ seq, t_ms, kind, payload: payload as ViewerEvent }];
+    if (kind === "chat" && typeof (payload as { text?: unknown }).text === "string") return [{ seq, t_ms, kind, payload: payload as ChatPayload }];
+    return [];
+  });
 }
 
 export interface LibraryQuery {
@@ -77,24 +50,12 @@ export async function listLibrary(query: LibraryQuery, signal?: AbortSignal): Pr
   if (query.q) params.set("q", query.q);
   if (query.specialty) params.set("specialty", query.specialty);
   const suffix = params.size ? `?${params}` : "";
-  const data = await request<{ items: LibraryItemSummary[] }>("GET", `/api/teaching/library${suffix}`, { signal });
+  const data = await request<LibraryItems>("GET", `/api/teaching/library${suffix}`, { signal });
   return data.items ?? [];
 }
 
-/** A session of the community's teaching timetable (GET /api/teaching/schedule). */
-export interface ScheduledSession {
-  id: number;
-  title: string;
-  kind: string;
-  host: { id: number; display_name: string; role: string } | null;
-  institution: string;
-  scheduled_at: string;
-  held_at: string | null;
-  in_library: boolean;
-}
-
 export async function teachingSchedule(signal?: AbortSignal): Promise<ScheduledSession[]> {
-  const data = await request<{ sessions: ScheduledSession[] }>("GET", "/api/teaching/schedule", { signal });
+  const data = await request<Timetable>("GET", "/api/teaching/schedule", { signal });
   return data.sessions ?? [];
 }
 

@@ -26,7 +26,7 @@ from pydicom.dataset import Dataset
 from pynetdicom import AE, AllStoragePresentationContexts, evt
 from pynetdicom.association import Association
 from pynetdicom.events import Event, EventHandlerType
-from pynetdicom.sop_class import Verification
+from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]  # made at import time from pynetdicom's UID table
 from sqlalchemy import exc, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -139,7 +139,9 @@ class StoreScp:
 
     def check_caller(self, event: Event) -> None:
         """EVT_REQUESTED: reject an unknown calling AE before anything is negotiated."""
-        calling = event.assoc.requestor.primitive.calling_ae_title
+        request = event.assoc.requestor.primitive
+        assert request is not None  # EVT_REQUESTED is raised by the A-ASSOCIATE-RQ it holds
+        calling = request.calling_ae_title
         if calling in self.peers:
             return
         log.warning(
@@ -218,6 +220,7 @@ class StoreScp:
     def application_entity(self, ae_title: str) -> AE:
         ae = AE(ae_title=ae_title)
         for context in AllStoragePresentationContexts:
+            assert context.abstract_syntax is not None  # pynetdicom's storage contexts all name one
             ae.add_supported_context(context.abstract_syntax, TRANSFER_SYNTAXES)
         ae.add_supported_context(Verification)
         ae.maximum_pdu_size = MAX_PDU_SIZE
@@ -245,6 +248,7 @@ def serve(settings: Settings) -> int:
     address = (settings.host, settings.dimse_port)
     try:
         server = ae.start_server(address, block=False, evt_handlers=scp.handlers())
+        assert server is not None  # a non-blocking start returns its server
     except OSError as error:
         log.error("cannot listen on %s:%s (TELEMED_DIMSE_PORT): %s", *address, error)
         return 1

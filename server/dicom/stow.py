@@ -17,6 +17,7 @@ from server.community.models import User
 from server.core.errors import Invalid, not_found
 from server.core.tasks import enqueue
 from server.dicom.ingest import IngestOutcome, IngestResult, InvalidDicom, ingest_instances, queue_previews
+from server.dicom.receive import refuse_instance
 from server.storage import ObjectStore
 
 
@@ -43,9 +44,7 @@ def store_instances(
     outcomes: list[IngestOutcome] = []
     for index, result in enumerate(results):
         if isinstance(result, InvalidDicom):
-            actor.audit(
-                db, "dicom_store", outcome="failed", detail={"part": index + 1, "reason": str(result)}
-            )
+            refuse_instance(db, actor, str(result), via={"part": index + 1})
         elif isinstance(result, IngestOutcome):
             outcomes.append(result)
             actor.audit(

@@ -3,7 +3,7 @@
 // from the server's pydantic models in every build), never copied by hand: a changed field of an answer
 // the UI reads fails `tsc`. The rest of the app imports these names (through types.ts and apis/*.ts), so
 // when a server model is renamed (the generator names clashing models by their module, e.g.
-// `server__api__schemas__cases__Colleague`) only this file changes.
+// `server__api__schemas__cases__Colleague`, later `StaffMember`) only this file changes.
 
 import type { components } from "./generated/openapi";
 
@@ -28,9 +28,12 @@ export type Urgency = Schemas["Urgency"];
 /** Every step of a case's lifecycle the server knows (user actions and the platform's own). */
 export type CaseLifecycleAction = Schemas["Action"];
 export type CasePatient = Schemas["CasePatient"];
-/** A colleague as cases, their events and reports name them. */
-export type CaseColleague = Schemas["server__api__schemas__cases__Colleague"];
 export type CaseSummary = Schemas["CaseSummary"];
+/**
+ * A colleague as cases, their events and reports name them; taken from where it is used, so the name
+ * the generator gives the model (it has been renamed to resolve clashes) does not matter.
+ */
+export type CaseColleague = NonNullable<CaseSummary["assigned_to"]>;
 export type CaseList = Schemas["CaseList"];
 export type CaseDetail = Schemas["CaseDetail"];
 export type CaseEvent = Schemas["CaseEventOut"];
@@ -88,9 +91,9 @@ export type SlideAnnotationInput = Schemas["SlideAnnotationInput"];
 export type SlideAnnotationsInput = Schemas["SlideAnnotationsInput"];
 
 // ---- directory ------------------------------------------------------------------------------------
-/** An active reader or expert of the caller's medical community (GET /api/directory/colleagues). */
-export type DirectoryColleague = Schemas["server__api__schemas__directory__Colleague"];
 export type ColleagueList = Schemas["ColleagueList"];
+/** An active reader or expert of the caller's medical community (GET /api/directory/colleagues). */
+export type DirectoryColleague = ColleagueList["items"][number];
 export type PatientSummary = Schemas["PatientSummary"];
 export type PatientList = Schemas["PatientList"];
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from server.api.routing import NO_CONTENT, Access, ApiError, Context, api_route, model_response
+from server.api.routing import NO_CONTENT, Access, Context, api_route, model_response
 from server.api.schemas.auth import BearerSession, LoginBody, Session
 from server.api.schemas.auth import User as UserOut
 from server.auth import service
@@ -19,10 +19,7 @@ from server.auth.tokens import session_token
 def login(ctx: Context) -> Response:
     body = ctx.payload(LoginBody)
     settings = ctx.settings
-    try:
-        signed_in = service.login(ctx.db, ctx.actor, settings, body.username, body.password)
-    except service.InvalidCredentials as refused:
-        raise ApiError(401, refused.code, refused.detail, keep_changes=True) from None
+    signed_in = service.login(ctx.db, ctx.actor, settings, body.username, body.password)
     ctx.user = signed_in.user
     user, csrf_token = UserOut.of(signed_in.user), signed_in.session.csrf_token
     if body.bearer:

@@ -6,6 +6,7 @@ from server.core import errors
 
 HTTP_STATUS: dict[type[errors.DomainError], int] = {
     errors.Invalid: 400,
+    errors.Unauthenticated: 401,
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
@@ -13,6 +14,7 @@ HTTP_STATUS: dict[type[errors.DomainError], int] = {
     errors.TooLarge: 413,
     errors.Unsupported: 415,
     errors.Unprocessable: 422,
+    errors.Busy: 423,
     errors.TooManyAttempts: 429,
     errors.Unavailable: 503,
 }

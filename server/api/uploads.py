@@ -310,19 +310,16 @@ def delete_upload(ctx: Context) -> Response:
 
 
 def _begin_patch(ctx: Context, client_offset: int, declared: int | None, token: str) -> Window:
-    try:
-        return service.begin_patch(
-            ctx.db,
-            ctx.actor,
-            _clock(ctx),
-            ctx.path["upload_id"],
-            _asked(ctx),
-            client_offset=client_offset,
-            declared=declared,
-            token=token,
-        )
-    except service.UploadBusy as busy:
-        raise ApiError(423, busy.code, busy.detail, **busy.extra) from None
+    return service.begin_patch(
+        ctx.db,
+        ctx.actor,
+        _clock(ctx),
+        ctx.path["upload_id"],
+        _asked(ctx),
+        client_offset=client_offset,
+        declared=declared,
+        token=token,
+    )
 
 
 def _with_lease(factory: sessionmaker[Session], clock: Clock, window: Window, *, renew: bool) -> bool:

@@ -21,10 +21,10 @@ from server.auth.passwords import verify_password
 from server.auth.sessions import create_session, end_session
 from server.community.models import User
 from server.core.config import Settings
-from server.core.errors import DomainError, TooManyAttempts
+from server.core.errors import TooManyAttempts, Unauthenticated
 
 
-class InvalidCredentials(DomainError):
+class InvalidCredentials(Unauthenticated):
     """Wrong username or password, or a deactivated account (which one is never told)."""
 
 

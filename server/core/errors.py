@@ -32,6 +32,14 @@ class NotFound(DomainError):
     """Nothing of that kind exists for this caller (what a caller may not see is not found either)."""
 
 
+class Unauthenticated(DomainError):
+    """The caller could not be told apart from anyone else: wrong credentials, no session."""
+
+
+class Busy(DomainError):
+    """Someone else is changing the thing right now; `retry_after` says when to ask again."""
+
+
 class Forbidden(DomainError):
     """The caller may not do this, and is told why (refusals that name a resource are `AccessDenied`)."""
 

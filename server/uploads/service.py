@@ -24,7 +24,7 @@ from server.access import audit
 from server.access.actor import Actor
 from server.cases.models import Case
 from server.core.clock import Clock
-from server.core.errors import Conflict, Gone, Invalid, NotFound, TooLarge, Unsupported, not_found
+from server.core.errors import Busy, Conflict, Gone, Invalid, NotFound, TooLarge, Unsupported, not_found
 from server.core.orm import utcnow
 from server.core.tasks import enqueue
 from server.dicom.ingest import DICOM_MEDIA_TYPE, InvalidDicom, queue_previews
@@ -114,7 +114,7 @@ RESULT_DETAIL = {
 }
 
 
-class UploadBusy(Conflict):
+class UploadBusy(Busy):
     """Another request is writing to the upload now; `retry_after` says when to ask again."""
 
 

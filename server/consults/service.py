@@ -260,16 +260,11 @@ class RtcSetup:
     grace_seconds: int | float
 
 
-def peer_ice_servers(rtc: RtcSettings, user_id: int) -> list[dict[str, Any]]:
-    """The ICE servers of a peer: STUN as configured, TURN signed for this user (coturn's REST scheme)."""
-    return ice_servers(rtc, user_id)
-
-
 def rtc_config(actor: Actor, rtc: RtcSettings, default_signaling_url: str) -> RtcSetup:
     """Where the signalling server is (as configured, else `default_signaling_url`, the API's host on
     the signalling port) and the actor's ICE servers."""
     return RtcSetup(
         signaling_url=rtc.signaling_url or default_signaling_url,
-        ice_servers=peer_ice_servers(rtc, actor.person.id),
+        ice_servers=ice_servers(rtc, actor.person.id),
         grace_seconds=rtc.grace_seconds,
     )

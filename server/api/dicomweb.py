@@ -326,6 +326,24 @@ def _read(path: str, handler: Handler) -> Route:
     return api_route(path, handler, access=READERS, **contract_of(handler))
 
 
+# The DICOMweb reads (QIDO-RS and WADO-RS), mounted here for signed-in readers and again under share
+# links and the teaching library; cine video is not part of the standard and no share link reaches it.
+READS: list[tuple[str, Handler]] = [
+    ("/dicomweb/studies", search_studies),
+    (STUDY, retrieve_study),
+    (STUDY + "/metadata", study_metadata),
+    (STUDY + "/instances", search_instances),
+    (STUDY + "/series", search_series),
+    (SERIES, retrieve_series),
+    (SERIES + "/instances", search_instances),
+    (SERIES + "/metadata", series_metadata),
+    (SERIES + "/thumbnail", series_thumbnail),
+    (INSTANCE, retrieve_instance),
+    (INSTANCE + "/frames/{frames}", retrieve_frames),
+    (INSTANCE + "/rendered", retrieve_rendered),
+]
+CINE: tuple[str, Handler] = (INSTANCE + "/cine.mp4", retrieve_cine)
+
 routes = [
     api_route(
         "/dicomweb/studies",
@@ -337,17 +355,5 @@ routes = [
         response=StoreResponse,
         produces=DICOM_JSON,
     ),
-    _read("/dicomweb/studies", search_studies),
-    _read(STUDY, retrieve_study),
-    _read(STUDY + "/metadata", study_metadata),
-    _read(STUDY + "/instances", search_instances),
-    _read(STUDY + "/series", search_series),
-    _read(SERIES, retrieve_series),
-    _read(SERIES + "/instances", search_instances),
-    _read(SERIES + "/metadata", series_metadata),
-    _read(SERIES + "/thumbnail", series_thumbnail),
-    _read(INSTANCE, retrieve_instance),
-    _read(INSTANCE + "/frames/{frames}", retrieve_frames),
-    _read(INSTANCE + "/rendered", retrieve_rendered),
-    _read(INSTANCE + "/cine.mp4", retrieve_cine),
+    *(_read(path, handler) for path, handler in [*READS, CINE]),
 ]

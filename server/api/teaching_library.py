@@ -265,22 +265,8 @@ def _in_library(handler: Handler) -> Handler:
     return library
 
 
-# The DICOMweb reads trainees replay with (no STOW-RS: nothing is stored through the library).
-LIBRARY_DICOMWEB: list[tuple[str, Handler]] = [
-    ("/dicomweb/studies", dicomweb.search_studies),
-    (dicomweb.STUDY, dicomweb.retrieve_study),
-    (dicomweb.STUDY + "/metadata", dicomweb.study_metadata),
-    (dicomweb.STUDY + "/instances", dicomweb.search_instances),
-    (dicomweb.STUDY + "/series", dicomweb.search_series),
-    (dicomweb.SERIES, dicomweb.retrieve_series),
-    (dicomweb.SERIES + "/instances", dicomweb.search_instances),
-    (dicomweb.SERIES + "/metadata", dicomweb.series_metadata),
-    (dicomweb.SERIES + "/thumbnail", dicomweb.series_thumbnail),
-    (dicomweb.INSTANCE, dicomweb.retrieve_instance),
-    (dicomweb.INSTANCE + "/frames/{frames}", dicomweb.retrieve_frames),
-    (dicomweb.INSTANCE + "/rendered", dicomweb.retrieve_rendered),
-    (dicomweb.INSTANCE + "/cine.mp4", dicomweb.retrieve_cine),
-]
+# The DICOMweb reads trainees replay with, cine included (no STOW-RS: nothing is stored through the library).
+LIBRARY_DICOMWEB = [*dicomweb.READS, dicomweb.CINE]
 
 LIBRARY = "/api/teaching/library"
 ITEM = LIBRARY + "/{item_id:int}"

@@ -49,32 +49,32 @@ def settings(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def session_factory(settings: Settings):  # type: ignore[no-untyped-def]
+def session_factory(settings: Settings):
     engine = make_engine(settings.database_url)
     yield make_session_factory(engine)
     engine.dispose()
 
 
 @pytest.fixture(scope="session")
-def demo(session_factory) -> None:  # type: ignore[no-untyped-def]
+def demo(session_factory) -> None:
     with transaction(session_factory) as db:
         load_demo(db, DEMO_PASSWORD)
 
 
 @pytest.fixture(scope="session")
-def village_id(session_factory, demo: None) -> int:  # type: ignore[no-untyped-def]
+def village_id(session_factory, demo: None) -> int:
     """The demo village clinic, 青山村卫生室."""
     with session_factory() as db:
         return db.scalar(select(Institution.id).where(Institution.name == "青山村卫生室"))
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings, demo: None):  # type: ignore[no-untyped-def]
+def app(settings: Settings, demo: None):
     return create_app(settings)
 
 
 @pytest.fixture
-def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+def client(app) -> Iterator[TestClient]:
     """A client from its own address, so one test's failed logins never throttle another's."""
     n = next(_addresses)
     with TestClient(app, client=(f"10.77.{n // 250}.{n % 250 + 1}", 40000)) as test_client:
@@ -82,7 +82,7 @@ def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def person(app) -> Iterator[Callable[[str], Person]]:  # type: ignore[no-untyped-def]
+def person(app) -> Iterator[Callable[[str], Person]]:
     """`person("village")`: a demo user signed in to the in-process app, each with a client of their own."""
     yield from people(app)
 
@@ -104,7 +104,7 @@ class LiveWithCT:
 
 
 @pytest.fixture(scope="session")
-def live_server(settings: Settings, demo: None, session_factory, tmp_path_factory) -> Iterator[LiveWithCT]:  # type: ignore[no-untyped-def]
+def live_server(settings: Settings, demo: None, session_factory, tmp_path_factory) -> Iterator[LiveWithCT]:
     """API server and worker processes; the village doctor's imaging case carries a 30-slice CT."""
     from tests.support.dicom_factory import ct_series
 
@@ -124,7 +124,7 @@ def live_server(settings: Settings, demo: None, session_factory, tmp_path_factor
 
 
 @pytest.fixture(scope="session")
-def pathology_case(session_factory, demo) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def pathology_case(session_factory, demo) -> tuple[int, int]:
     """A pathology case of the demo village clinic, read by the county's pathology centre."""
     with session_factory() as db, db.begin():
         clinic = db.scalar(select(Institution).where(Institution.name == "青山村卫生室"))

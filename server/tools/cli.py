@@ -15,7 +15,7 @@ from pathlib import Path
 from server.core.config import ConfigError, Settings, load_settings
 
 
-def _session(settings: Settings):  # type: ignore[no-untyped-def]
+def _session(settings: Settings):
     from server.core.db import make_engine, make_session_factory, transaction
 
     return transaction(make_session_factory(make_engine(settings.database_url)))

@@ -51,7 +51,7 @@ def concrete(path: str) -> str:
 
 
 @pytest.fixture
-def tokens(session_factory, demo: None) -> dict[Role, str]:  # type: ignore[no-untyped-def]
+def tokens(session_factory, demo: None) -> dict[Role, str]:
     """Fresh bearer sessions per endpoint (logout ends one), made directly rather than by logging in."""
     made = {}
     with transaction(session_factory) as db:
@@ -64,7 +64,7 @@ def tokens(session_factory, demo: None) -> dict[Role, str]:  # type: ignore[no-u
     return made
 
 
-def endpoint_refusals(session_factory, username: str, endpoint: str) -> int:  # type: ignore[no-untyped-def]
+def endpoint_refusals(session_factory, username: str, endpoint: str) -> int:
     with session_factory() as db:
         return db.scalar(
             select(func.count())
@@ -78,7 +78,7 @@ def endpoint_refusals(session_factory, username: str, endpoint: str) -> int:  # 
         )
 
 
-def call(client: TestClient, method: str, path: str, token: str | None = None):  # type: ignore[no-untyped-def]
+def call(client: TestClient, method: str, path: str, token: str | None = None):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     if method in {"POST", "PUT", "PATCH", "DELETE"}:
         return client.request(method, path, json={}, headers=headers)
@@ -90,7 +90,7 @@ def call(client: TestClient, method: str, path: str, token: str | None = None): 
     endpoints(),
     ids=[f"{method} {path}" for path, method, _access, _name in endpoints()],
 )
-def test_role_by_endpoint(client, session_factory, tokens, path, method, access, name) -> None:  # type: ignore[no-untyped-def]
+def test_role_by_endpoint(client, session_factory, tokens, path, method, access, name) -> None:
     url = concrete(path)
     anonymous = call(client, method, url)
     assert anonymous.status_code < 500, anonymous.text

@@ -8,7 +8,7 @@ from server.core.db import transaction
 from tests.support.accounts import DEMO_PASSWORD, sign_in
 
 
-def audit_events(session_factory, **where) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
+def audit_events(session_factory, **where) -> list[AuditEvent]:
     with session_factory() as db:
         query = select(AuditEvent).order_by(AuditEvent.id)
         for name, value in where.items():
@@ -34,7 +34,7 @@ def test_login_me_logout(client: TestClient) -> None:
     assert client.get("/api/auth/me").status_code == 401
 
 
-def test_wrong_password_is_refused_and_audited(client: TestClient, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_password_is_refused_and_audited(client: TestClient, session_factory) -> None:
     response = client.post("/api/auth/login", json={"username": "radiologist", "password": "wrong-password"})
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_credentials"
@@ -48,7 +48,7 @@ def test_unknown_user_gets_the_same_answer_as_a_wrong_password(client: TestClien
     assert response.json()["error"] == "invalid_credentials"
 
 
-def test_login_is_rate_limited_per_username(client: TestClient, settings, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_login_is_rate_limited_per_username(client: TestClient, settings, session_factory) -> None:
     # A user of its own: a demo user locked out for 15 minutes would fail every later test signing in as it.
     with transaction(session_factory) as db:
         db.add(

@@ -21,7 +21,7 @@ def notifications(someone: Person, case_id: int) -> list[str]:
     return [n["kind"] for n in ok(someone.get("/api/notifications"))["items"] if n["case"]["id"] == case_id]
 
 
-def test_a_case_goes_from_draft_to_closed_and_every_step_is_recorded(person) -> None:  # type: ignore[no-untyped-def]
+def test_a_case_goes_from_draft_to_closed_and_every_step_is_recorded(person) -> None:
     village, radiologist = person("village"), person("radiologist")
     case_id = village.new_case()
     assert ok(village.get(f"/api/cases/{case_id}"))["status"] == "draft"
@@ -68,7 +68,7 @@ def test_a_case_goes_from_draft_to_closed_and_every_step_is_recorded(person) -> 
     assert times == sorted(times) and events[-1]["note"] == "已收到报告"
 
 
-def test_returned_for_more_information_then_resubmitted_to_the_same_reader(person) -> None:  # type: ignore[no-untyped-def]
+def test_returned_for_more_information_then_resubmitted_to_the_same_reader(person) -> None:
     village, radiologist = person("village"), person("radiologist")
     case_id = village.new_case()
     village.act(case_id, "submit")
@@ -89,7 +89,7 @@ def test_returned_for_more_information_then_resubmitted_to_the_same_reader(perso
     assert "请补充侧位片" in notes and "已上传侧位片" in notes
 
 
-def test_escalation_to_a_tertiary_expert_for_a_second_opinion(person, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_escalation_to_a_tertiary_expert_for_a_second_opinion(person, session_factory) -> None:
     village, ecg, expert = person("village"), person("ecgreader"), person("expert")
     case_id = village.new_case("ecg", "urgent")
     village.act(case_id, "submit")
@@ -113,7 +113,7 @@ def test_escalation_to_a_tertiary_expert_for_a_second_opinion(person, session_fa
     assert ok(expert.get(f"/api/cases/{case_id}"))["status"] == "reported"  # the expert keeps sight of it
 
 
-def test_a_consult_is_addressed_to_a_named_expert(person, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_a_consult_is_addressed_to_a_named_expert(person, session_factory) -> None:
     village, expert = person("village"), person("expert")
     case_id = village.new_case("consult")
     unroutable = village.act(case_id, "submit")
@@ -134,7 +134,7 @@ def test_a_consult_is_addressed_to_a_named_expert(person, session_factory) -> No
     assert status_of(expert.act(case_id, "sign")) == "reported"
 
 
-def test_the_dispatcher_assigns_to_a_reader_of_the_centre(person, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_the_dispatcher_assigns_to_a_reader_of_the_centre(person, session_factory) -> None:
     second = add_reader(session_factory)
     village, dispatcher, other = person("village"), person("dispatcher"), person(second)
     case_id = village.new_case()
@@ -153,7 +153,7 @@ def test_the_dispatcher_assigns_to_a_reader_of_the_centre(person, session_factor
     assert reassigned["events"][0]["detail"]["previous"] == user_id(session_factory, second)
 
 
-def test_cancel_before_the_report_but_never_after(person) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_before_the_report_but_never_after(person) -> None:
     village, radiologist = person("village"), person("radiologist")
     draft = village.new_case()
     assert status_of(village.act(draft, "cancel", note="重复申请")) == "cancelled"
@@ -171,7 +171,7 @@ def test_cancel_before_the_report_but_never_after(person) -> None:  # type: igno
     assert "reported" in late.json()["detail"]
 
 
-def test_illegal_transitions_get_409_naming_the_current_state(person) -> None:  # type: ignore[no-untyped-def]
+def test_illegal_transitions_get_409_naming_the_current_state(person) -> None:
     village, radiologist = person("village"), person("radiologist")
     case_id = village.new_case()
     for action in ("close", "resubmit", "sign", "start_review"):
@@ -186,7 +186,7 @@ def test_illegal_transitions_get_409_naming_the_current_state(person) -> None:  
     assert ok(village.get(f"/api/cases/{case_id}"))["status"] == "assigned"  # nothing changed
 
 
-def test_the_wrong_person_gets_403_and_the_refusal_is_audited(person, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_the_wrong_person_gets_403_and_the_refusal_is_audited(person, session_factory) -> None:
     village, radiologist, township = person("village"), person("radiologist"), person("township")
     case_id = village.new_case()
     village.act(case_id, "submit")
@@ -211,7 +211,7 @@ def test_the_wrong_person_gets_403_and_the_refusal_is_audited(person, session_fa
     assert ok(village.get(f"/api/cases/{case_id}"))["status"] == "assigned"
 
 
-def test_a_signed_report_is_never_overwritten_an_amendment_is_a_new_version(person, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_a_signed_report_is_never_overwritten_an_amendment_is_a_new_version(person, session_factory) -> None:
     village, radiologist = person("village"), person("radiologist")
     case_id = village.new_case()
     village.act(case_id, "submit")
@@ -252,7 +252,7 @@ def test_a_signed_report_is_never_overwritten_an_amendment_is_a_new_version(pers
         )
 
 
-def test_report_templates_per_kind(person) -> None:  # type: ignore[no-untyped-def]
+def test_report_templates_per_kind(person) -> None:
     reader = person("radiologist")
     keys = {
         kind: [f["key"] for f in ok(reader.get(f"/api/report-templates/{kind}"))["fields"]]
@@ -266,7 +266,7 @@ def test_report_templates_per_kind(person) -> None:  # type: ignore[no-untyped-d
     assert reader.get("/api/report-templates/xray").status_code == 404
 
 
-def test_bad_input_gets_a_clear_4xx(person) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_gets_a_clear_4xx(person) -> None:
     village, radiologist = person("village"), person("radiologist")
     case_id = village.new_case()
     unknown = village.act(case_id, "teleport")
@@ -294,7 +294,7 @@ def test_bad_input_gets_a_clear_4xx(person) -> None:  # type: ignore[no-untyped-
         assert radiologist.get("/api/worklist", **query).status_code == 400
 
 
-def test_worklist_filters_and_sorts(person, village_id: int) -> None:  # type: ignore[no-untyped-def]
+def test_worklist_filters_and_sorts(person, village_id: int) -> None:
     village, radiologist = person("village"), person("radiologist")
     routine = village.new_case()
     urgent = village.new_case(urgency="urgent")
@@ -324,7 +324,7 @@ def test_worklist_filters_and_sorts(person, village_id: int) -> None:  # type: i
     assert ok(person("ecgreader").get("/api/worklist", kind="imaging"))["items"] == []
 
 
-def test_notifications_are_marked_read_by_their_recipient_only(person) -> None:  # type: ignore[no-untyped-def]
+def test_notifications_are_marked_read_by_their_recipient_only(person) -> None:
     village, radiologist = person("village"), person("radiologist")
     case_id = village.new_case()
     village.act(case_id, "submit")
@@ -340,7 +340,7 @@ def test_notifications_are_marked_read_by_their_recipient_only(person) -> None: 
     assert notification["id"] not in [n["id"] for n in unread]
 
 
-def test_a_draft_is_seen_by_its_readers_only(person) -> None:  # type: ignore[no-untyped-def]
+def test_a_draft_is_seen_by_its_readers_only(person) -> None:
     village, radiologist, admin = person("village"), person("radiologist"), person("admin")
     case_id = village.new_case()
     ok(village.act(case_id, "submit"))
@@ -359,7 +359,7 @@ def test_a_draft_is_seen_by_its_readers_only(person) -> None:  # type: ignore[no
     assert [r["status"] for r in signed] == ["signed"] and signed[0]["content"] == draft
 
 
-def test_an_urgent_case_is_due_after_the_configured_target(settings, demo) -> None:  # type: ignore[no-untyped-def]
+def test_an_urgent_case_is_due_after_the_configured_target(settings, demo) -> None:
     from dataclasses import replace
     from datetime import datetime, timedelta
 

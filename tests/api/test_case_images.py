@@ -10,7 +10,7 @@ from tests.support.dicom_factory import ct_series
 from tests.support.dicomweb import stow
 
 
-def imaging_case(session_factory) -> int:  # type: ignore[no-untyped-def]
+def imaging_case(session_factory) -> int:
     with session_factory() as db:
         return db.scalar(
             select(Case.id)
@@ -19,7 +19,7 @@ def imaging_case(session_factory) -> int:  # type: ignore[no-untyped-def]
         )
 
 
-def test_case_lists_its_studies_and_keeps_annotations(client: TestClient, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_case_lists_its_studies_and_keeps_annotations(client: TestClient, session_factory) -> None:
     case_id = imaging_case(session_factory)
     series = ct_series(n_slices=3, rows=32, cols=32, seed=501, patient_name="王^五")
     assert stow(client, bearer(client, "village"), series, case_id).status_code == 200
@@ -58,7 +58,7 @@ def test_case_lists_its_studies_and_keeps_annotations(client: TestClient, sessio
     assert refused.status_code == 400
 
 
-def test_other_institutions_cannot_read_a_case_s_studies(client: TestClient, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_other_institutions_cannot_read_a_case_s_studies(client: TestClient, session_factory) -> None:
     case_id = imaging_case(session_factory)
     sign_in(client, "township")
     assert client.get(f"/api/cases/{case_id}/studies").status_code == 403

@@ -34,7 +34,7 @@ def _claim_together(url: str, case_id: int, readers: list[httpx.Client]) -> list
     return results
 
 
-def test_two_readers_claiming_one_case_at_once_give_one_winner(live_server, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_two_readers_claiming_one_case_at_once_give_one_winner(live_server, session_factory) -> None:
     platform = live_server.platform
     url = platform.url
     second = add_reader(session_factory)

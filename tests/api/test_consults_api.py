@@ -26,7 +26,7 @@ from tests.support.consult import (
 
 
 @pytest.fixture(scope="module")
-def recorded_consult(settings, app, session_factory) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def recorded_consult(settings, app, session_factory) -> tuple[int, int]:
     """(case id, session id) of a consult held through the real signalling server: 3 viewer events, 1 chat."""
     case_id = village_case_id(session_factory)
     room = f"/ws/rooms/case-{case_id}"
@@ -46,13 +46,13 @@ def recorded_consult(settings, app, session_factory) -> tuple[int, int]:  # type
     return case_id, session_id  # the lifespan's end drained the event writer
 
 
-def get(client: TestClient, app, username: str, path: str):  # type: ignore[no-untyped-def]
+def get(client: TestClient, app, username: str, path: str):
     return client.get(path, headers=bearer(app, username))
 
 
 def test_events_are_listed_in_order_and_the_read_is_audited(
     client, app, session_factory, recorded_consult
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     _case_id, session_id = recorded_consult
 
     def reads() -> int:
@@ -82,7 +82,7 @@ def test_events_are_listed_in_order_and_the_read_is_audited(
     assert reads() == before + 2
 
 
-def test_sessions_are_listed_to_those_who_see_the_case(client, app, recorded_consult) -> None:  # type: ignore[no-untyped-def]
+def test_sessions_are_listed_to_those_who_see_the_case(client, app, recorded_consult) -> None:
     case_id, session_id = recorded_consult
     listed = get(client, app, "radiologist", f"/api/consults?case_id={case_id}").json()["sessions"]
     assert session_id in [s["id"] for s in listed] and {s["case_id"] for s in listed} == {case_id}
@@ -95,7 +95,7 @@ def test_sessions_are_listed_to_those_who_see_the_case(client, app, recorded_con
 
 def test_a_trainee_reads_a_teaching_round_without_the_original_ids(
     settings, client, app, session_factory
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     teaching_id = new_teaching_session(session_factory, "读片教学")
     shape = {"type": "line", "points": [[0, 0], [3, 4]]}
     with (
@@ -122,7 +122,7 @@ def test_a_trainee_reads_a_teaching_round_without_the_original_ids(
 @pytest.mark.parametrize(
     "query", ["case_id=abc", "case_id=-1", "teaching_session_id=99999999999", "after=1e3"]
 )
-def test_bad_queries_get_a_400(client, app, recorded_consult, query) -> None:  # type: ignore[no-untyped-def]
+def test_bad_queries_get_a_400(client, app, recorded_consult, query) -> None:
     _case_id, session_id = recorded_consult
     path = (
         f"/api/consults/{session_id}/events?{query}"
@@ -133,7 +133,7 @@ def test_bad_queries_get_a_400(client, app, recorded_consult, query) -> None:  #
     assert response.status_code == 400 and response.json()["error"] == "invalid_query"
 
 
-def test_rtc_config_signs_turn_for_the_caller(settings, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_rtc_config_signs_turn_for_the_caller(settings, session_factory) -> None:
     secret = "s3cret-of-coturn"
     rtc = {"turn_urls": ("turn:10.0.0.5:3478?transport=udp",), "turn_secret": secret, "turn_ttl_seconds": 900}
     api = create_api(with_rtc(settings, **rtc))
@@ -153,11 +153,11 @@ def test_rtc_config_signs_turn_for_the_caller(settings, session_factory) -> None
         assert client.get("/api/rtc/config").status_code == 401
 
 
-def test_with_nothing_configured_peers_use_host_candidates(client, app) -> None:  # type: ignore[no-untyped-def]
+def test_with_nothing_configured_peers_use_host_candidates(client, app) -> None:
     assert get(client, app, "radiologist", "/api/rtc/config").json()["ice_servers"] == []
 
 
-def test_a_session_row_per_occupation(session_factory, recorded_consult) -> None:  # type: ignore[no-untyped-def]
+def test_a_session_row_per_occupation(session_factory, recorded_consult) -> None:
     _case_id, session_id = recorded_consult
     with session_factory() as db:
         row = db.get(ConsultSession, session_id)

@@ -289,7 +289,7 @@ def record_teaching_and_outreach(admin: Person, built: Built) -> None:
 
 
 @pytest.fixture(scope="module")
-def played(app, session_factory) -> Iterator[Played]:  # type: ignore[no-untyped-def]
+def played(app, session_factory) -> Iterator[Played]:
     with transaction(session_factory) as db:
         built = build_community(db)
     clients = people(app)
@@ -487,7 +487,7 @@ def board(admin: Person, month: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("month", [APRIL, MARCH])
-def test_every_figure_equals_a_direct_sql_count(played, session_factory, month) -> None:  # type: ignore[no-untyped-def]
+def test_every_figure_equals_a_direct_sql_count(played, session_factory, month) -> None:
     shown = board(played.people["admin"], month)
     assert shown["month"] == month and shown["community"]["id"] == played.community_id
     with session_factory() as db:
@@ -495,7 +495,7 @@ def test_every_figure_equals_a_direct_sql_count(played, session_factory, month) 
     assert dashboard_figures(shown) == expected
 
 
-def test_the_played_april_shows_what_was_done(played) -> None:  # type: ignore[no-untyped-def]
+def test_the_played_april_shows_what_was_done(played) -> None:
     ind = {i["key"]: i for i in board(played.people["admin"], APRIL)["indicators"]}
     assert ind["requests"]["value"] == APRIL_REQUESTS
     assert ind["turnaround_p50"]["denominator"] == APRIL_REPORTED
@@ -523,7 +523,7 @@ def test_the_played_april_shows_what_was_done(played) -> None:  # type: ignore[n
         )
 
 
-def test_march_counts_by_beijing_time(played) -> None:  # type: ignore[no-untyped-def]
+def test_march_counts_by_beijing_time(played) -> None:
     ind = {i["key"]: i for i in board(played.people["admin"], MARCH)["indicators"]}
     # Three requests first sent in March (one returned and sent again in April); one report signed
     # at 23:50 on 31 March (the one signed at 00:10 on 1 April, still 31 March in UTC, is April's).
@@ -538,7 +538,7 @@ def cell(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
 
-def test_the_csv_carries_the_same_numbers(played) -> None:  # type: ignore[no-untyped-def]
+def test_the_csv_carries_the_same_numbers(played) -> None:
     admin = played.people["admin"]
     response = admin.get("/api/dashboard.csv", month=APRIL)
     assert response.status_code == 200
@@ -563,27 +563,27 @@ def test_the_csv_carries_the_same_numbers(played) -> None:  # type: ignore[no-un
             assert bars == {p["label"]: cell(p["value"]) for p in series["points"]}
 
 
-def test_another_community_sees_only_its_own(played, person, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_another_community_sees_only_its_own(played, person, session_factory) -> None:
     demo = ok(person("admin").get("/api/dashboard", month=APRIL))
     assert demo["community"]["id"] != played.community_id
     with session_factory() as db:
         assert dashboard_figures(demo) == rounded(sql_figures(db, demo["community"]["id"], APRIL))
 
 
-def test_only_the_community_administrator_sees_the_dashboard(played) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_community_administrator_sees_the_dashboard(played) -> None:
     for key in ("east_doc", "radiologist", "dispatcher", "tertiary_expert", "trainee_east", "auditor"):
         for path in ("/api/dashboard", "/api/dashboard.csv"):
             refused = played.people[key].get(path, month=APRIL)
             assert refused.status_code == 403, (key, path)
 
 
-def test_a_malformed_month_is_a_400(played) -> None:  # type: ignore[no-untyped-def]
+def test_a_malformed_month_is_a_400(played) -> None:
     for month in ("2026-13", "april", "2026-4-1"):
         refused = played.people["admin"].get("/api/dashboard", month=month)
         assert refused.status_code == 400 and refused.json()["error"] == "invalid_query", month
 
 
-def test_teaching_and_outreach_records_are_checked(played) -> None:  # type: ignore[no-untyped-def]
+def test_teaching_and_outreach_records_are_checked(played) -> None:
     admin, ids, places = played.people["admin"], played.built.user_ids, played.built.institution_ids
     twice = {
         "specialist_id": ids["tertiary_expert"],

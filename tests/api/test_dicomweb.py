@@ -18,7 +18,7 @@ def series() -> list[bytes]:
 
 
 @pytest.fixture
-def village_case(session_factory) -> int:  # type: ignore[no-untyped-def]
+def village_case(session_factory) -> int:
     with session_factory() as db:
         return db.scalar(
             select(Case.id)
@@ -27,7 +27,7 @@ def village_case(session_factory) -> int:  # type: ignore[no-untyped-def]
         )
 
 
-def test_stow_qido_wado_round_trip(client: TestClient, series, village_case, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_stow_qido_wado_round_trip(client: TestClient, series, village_case, session_factory) -> None:
     village = bearer(client, "village")
     stored = stow(client, village, series, village_case)
     assert stored.status_code == 200, stored.text
@@ -64,7 +64,7 @@ def test_stow_qido_wado_round_trip(client: TestClient, series, village_case, ses
 
 def test_same_bytes_again_is_a_no_op_and_other_bytes_a_kept_conflict(
     client, series, village_case, session_factory
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     village = bearer(client, "village")
     stow(client, village, series[:2], village_case)
     with session_factory() as db:
@@ -88,7 +88,7 @@ def test_same_bytes_again_is_a_no_op_and_other_bytes_a_kept_conflict(
 
 def test_truncated_file_gets_a_clear_failure_and_nothing_is_stored(
     client, village_case, session_factory
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     village = bearer(client, "village")
     fresh = ct_series(n_slices=2, rows=64, cols=64, seed=99, patient_name="李^四")
     with session_factory() as db:
@@ -104,7 +104,7 @@ def test_truncated_file_gets_a_clear_failure_and_nothing_is_stored(
     assert mixed.status_code == 202 and len(uids(mixed.json())) == 1
 
 
-def test_stow_refuses_what_is_not_multipart_dicom(client) -> None:  # type: ignore[no-untyped-def]
+def test_stow_refuses_what_is_not_multipart_dicom(client) -> None:
     village = bearer(client, "village")
     wrong = client.post(
         "/dicomweb/studies", content=b"{}", headers={**village, "Content-Type": "application/json"}
@@ -112,7 +112,7 @@ def test_stow_refuses_what_is_not_multipart_dicom(client) -> None:  # type: igno
     assert wrong.status_code == 415
 
 
-def test_studies_are_scoped_like_cases(client, series, village_case) -> None:  # type: ignore[no-untyped-def]
+def test_studies_are_scoped_like_cases(client, series, village_case) -> None:
     stow(client, bearer(client, "village"), series, village_case)
     study_uid = None
     for study in client.get("/dicomweb/studies", headers=bearer(client, "village")).json():
@@ -129,7 +129,7 @@ def test_studies_are_scoped_like_cases(client, series, village_case) -> None:  #
     assert study_uid not in [s["0020000D"]["Value"][0] for s in ecg_reader]  # not the ECG centre's case
 
 
-def test_same_data_set_with_other_file_meta_is_a_duplicate(client, village_case, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_same_data_set_with_other_file_meta_is_a_duplicate(client, village_case, session_factory) -> None:
     """C-STORE and STOW-RS of one image differ only in file meta (implementation UID, source AE)."""
     import io
 

@@ -12,7 +12,7 @@ from tests.support.accounts import sign_in
 
 def test_dispatcher_lists_the_readers_of_a_centre_and_a_reader_the_experts(
     client: TestClient, session_factory
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     with session_factory() as db:
         imaging = db.scalar(select(ReadingCentre.id).where(ReadingCentre.name == "影像诊断中心"))
     sign_in(client, "dispatcher")
@@ -32,7 +32,7 @@ def test_dispatcher_lists_the_readers_of_a_centre_and_a_reader_the_experts(
 
 def test_village_doctor_finds_own_patients_only_and_the_search_is_audited(
     client: TestClient, session_factory
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     sign_in(client, "village")
     found = client.get("/api/patients", params={"q": "张"}).json()["items"]
     assert "张秀英" in {p["name"] for p in found}

@@ -24,7 +24,7 @@ MORTARA = Path(get_testdata_file("waveform_ecg.dcm")).read_bytes()
 
 
 @pytest.fixture(scope="module")
-def ecg_case(session_factory, demo) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def ecg_case(session_factory, demo) -> tuple[int, int]:
     """The demo village clinic's ECG case (李国强): its id and patient id."""
     with session_factory() as db:
         case = db.scalars(
@@ -36,14 +36,14 @@ def ecg_case(session_factory, demo) -> tuple[int, int]:  # type: ignore[no-untyp
         return case.id, case.patient_id
 
 
-def counts(session_factory) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def counts(session_factory) -> tuple[int, int]:
     with session_factory() as db:
         return db.scalar(select(func.count()).select_from(EcgRecord)), db.scalar(
             select(func.count()).select_from(StoredFile)
         )
 
 
-def post_ecg(client, csrf: str, case_id: int, data: bytes, filename: str = "ecg.bin"):  # type: ignore[no-untyped-def]
+def post_ecg(client, csrf: str, case_id: int, data: bytes, filename: str = "ecg.bin"):
     return client.post(
         f"/api/cases/{case_id}/ecgs",
         params={"filename": filename},
@@ -54,7 +54,7 @@ def post_ecg(client, csrf: str, case_id: int, data: bytes, filename: str = "ecg.
 
 def test_unsupported_and_broken_files_get_a_clear_4xx_and_leave_nothing(
     client, session_factory, ecg_case
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     csrf = sign_in(client, "village")
     before = counts(session_factory)
     unsupported = post_ecg(client, csrf, ecg_case[0], b"%PDF-1.7 a scanned paper ECG", "scan.pdf")
@@ -71,7 +71,7 @@ def test_unsupported_and_broken_files_get_a_clear_4xx_and_leave_nothing(
     assert counts(session_factory) == before
 
 
-def test_upload_is_stored_once_and_readable_by_the_centre_only(client, session_factory, ecg_case) -> None:  # type: ignore[no-untyped-def]
+def test_upload_is_stored_once_and_readable_by_the_centre_only(client, session_factory, ecg_case) -> None:
     case_id, patient_id = ecg_case
     data = ecg_factory.muse_xml(ecg_factory.synthetic_leads(), 500)
     csrf = sign_in(client, "village")
@@ -116,7 +116,7 @@ def test_upload_is_stored_once_and_readable_by_the_centre_only(client, session_f
     assert reads.count("ecg_store") == 2 and reads.count("ecg_read") >= 2 and denied >= 1
 
 
-def test_resumable_upload_routes_a_dicom_waveform_to_the_ecg_path(client, session_factory, ecg_case) -> None:  # type: ignore[no-untyped-def]
+def test_resumable_upload_routes_a_dicom_waveform_to_the_ecg_path(client, session_factory, ecg_case) -> None:
     headers = bearer(client, "village")
     url = create(client, headers, MORTARA, case_id=ecg_case[0], name="ecg.dcm")
     done = patch(client, url, headers, 0, MORTARA, checksum=True)
@@ -135,7 +135,7 @@ def test_resumable_upload_routes_a_dicom_waveform_to_the_ecg_path(client, sessio
     assert "case_id" in client.get(url, headers=headers).json()["detail"]
 
 
-def test_end_to_end_with_a_real_worker(live_server, session_factory, ecg_case) -> None:  # type: ignore[no-untyped-def]
+def test_end_to_end_with_a_real_worker(live_server, session_factory, ecg_case) -> None:
     case_id = ecg_case[0]
     village = live_server.platform.bearer("village")
     uploaded = httpx.post(

@@ -25,14 +25,14 @@ from tests.support.referrals import (
 
 
 @pytest.fixture
-def clock(app, monkeypatch) -> Iterator[FixedClock]:  # type: ignore[no-untyped-def]
+def clock(app, monkeypatch) -> Iterator[FixedClock]:
     """The app's clock, standing still until the test moves it."""
     fixed = FixedClock(datetime.now(UTC))
     monkeypatch.setattr(app.state, "clock", fixed, raising=False)
     yield fixed
 
 
-def checks(session_factory, referral_id: int) -> list[IdentityCheck]:  # type: ignore[no-untyped-def]
+def checks(session_factory, referral_id: int) -> list[IdentityCheck]:
     with session_factory() as db:
         return list(
             db.scalars(
@@ -68,7 +68,7 @@ def test_every_single_digit_typo_and_adjacent_swap_in_a_national_id_is_caught() 
             validate_national_id(wrong)
 
 
-def test_the_record_stays_closed_until_the_identity_is_confirmed(person, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_the_record_stays_closed_until_the_identity_is_confirmed(person, session_factory) -> None:
     _village, office, referral_id = booked_referral(person, session_factory)
     internist = person("internist")
 
@@ -87,7 +87,7 @@ def test_the_record_stays_closed_until_the_identity_is_confirmed(person, session
     assert office.get(f"/api/referrals/{referral_id}").status_code == 403
 
 
-def test_a_mismatch_is_refused_recorded_and_audited(person, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_a_mismatch_is_refused_recorded_and_audited(person, session_factory) -> None:
     _village, _office, referral_id = booked_referral(person, session_factory)
     internist = person("internist")
 
@@ -116,7 +116,7 @@ def test_a_mismatch_is_refused_recorded_and_audited(person, session_factory) -> 
     assert all(OTHER_NATIONAL_ID not in str(e.detail) for e in audited)  # the typed number is not logged
 
 
-def test_a_typo_in_the_check_digit_is_caught_before_comparing(person, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_a_typo_in_the_check_digit_is_caught_before_comparing(person, session_factory) -> None:
     _village, _office, referral_id = booked_referral(person, session_factory)
     internist = person("internist")
     typo = NATIONAL_ID[:15] + "3" + NATIONAL_ID[16:]  # one digit of the sequence number
@@ -128,7 +128,7 @@ def test_a_typo_in_the_check_digit_is_caught_before_comparing(person, session_fa
     assert check_identity(internist, referral_id, HEALTH_CARD, "passport").status_code == 400
 
 
-def test_a_check_holds_for_twelve_hours(person, session_factory, clock) -> None:  # type: ignore[no-untyped-def]
+def test_a_check_holds_for_twelve_hours(person, session_factory, clock) -> None:
     _village, _office, referral_id = booked_referral(person, session_factory)
     internist = person("internist")
     confirmed = check_identity(internist, referral_id).json()
@@ -140,7 +140,7 @@ def test_a_check_holds_for_twelve_hours(person, session_factory, clock) -> None:
     assert expired.status_code == 403 and expired.json()["error"] == "identity_check_required"
 
 
-def test_guessing_is_stopped_after_five_failures(person, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_guessing_is_stopped_after_five_failures(person, session_factory) -> None:
     _village, _office, referral_id = booked_referral(person, session_factory)
     internist = person("internist")
     for n in range(5):
@@ -149,7 +149,7 @@ def test_guessing_is_stopped_after_five_failures(person, session_factory) -> Non
     assert stopped.status_code == 429 and stopped.json()["error"] == "too_many_identity_checks"
 
 
-def test_the_referring_doctor_needs_no_check_and_the_admin_does(person, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_the_referring_doctor_needs_no_check_and_the_admin_does(person, session_factory) -> None:
     village, _office, referral_id = booked_referral(person, session_factory)
     assert village.get(f"/api/referrals/{referral_id}").status_code == 200
     admin = person("admin")

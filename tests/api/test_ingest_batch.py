@@ -51,7 +51,7 @@ def _uid(data: bytes) -> tuple[str, str, str]:
     return ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID
 
 
-def _instances(session_factory, sop_uids: list[str]) -> dict[str, DicomInstance]:  # type: ignore[no-untyped-def]
+def _instances(session_factory, sop_uids: list[str]) -> dict[str, DicomInstance]:
     with session_factory() as db:
         query = select(DicomInstance).where(DicomInstance.sop_uid.in_(sop_uids))
         return {instance.sop_uid: instance for instance in db.scalars(query)}
@@ -59,7 +59,7 @@ def _instances(session_factory, sop_uids: list[str]) -> dict[str, DicomInstance]
 
 def test_bad_part_in_the_middle_stores_the_good_parts_and_nothing_of_it(
     client: TestClient, session_factory
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     good_first, cut, good_last = ct_series(n_slices=3, rows=64, cols=64, seed=3101, patient_name="赵^一")
     with session_factory() as db:
         files_before = db.scalar(select(func.count()).select_from(StoredFile))
@@ -93,7 +93,7 @@ def test_bad_part_in_the_middle_stores_the_good_parts_and_nothing_of_it(
 
 def test_one_request_sending_an_instance_twice_gets_a_duplicate_and_a_kept_conflict(
     client: TestClient, session_factory
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     (original,) = ct_series(n_slices=1, rows=64, cols=64, seed=3202, patient_name="冯^二")
     altered = original[:-8] + bytes(8)  # same UIDs, other pixel bytes
 
@@ -117,7 +117,7 @@ def test_one_request_sending_an_instance_twice_gets_a_duplicate_and_a_kept_confl
 
 def test_crash_between_store_and_index_acknowledges_nothing_and_a_resend_stores_all(
     client: TestClient, settings: Settings, session_factory, village_id: int, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     series = ct_series(n_slices=4, rows=64, cols=64, seed=3303, patient_name="孙^三")
     paths = []
     for n, data in enumerate(series):

@@ -85,7 +85,7 @@ def filled(path: str, number: int, text: str) -> str:
 
 
 @pytest.fixture
-def token(session_factory, demo):  # type: ignore[no-untyped-def]
+def token(session_factory, demo):
     def make(username: str) -> str:
         with transaction(session_factory) as db:
             user = db.scalar(select(User).where(User.username == username))
@@ -100,7 +100,7 @@ def test_integer_fields_are_known() -> None:
 
 
 @pytest.mark.parametrize(("path", "method", "username"), admitted_endpoints(), ids=lambda v: str(v))
-def test_hostile_values_get_a_4xx(client: TestClient, token, path: str, method: str, username: str) -> None:  # type: ignore[no-untyped-def]
+def test_hostile_values_get_a_4xx(client: TestClient, token, path: str, method: str, username: str) -> None:
     headers = {"Authorization": f"Bearer {token(username)}"}
     url = filled(path, 987654321, "2.25.1%00x")  # in range for the route, naming nothing; a NUL in text
     attempts = [

@@ -15,7 +15,7 @@ from tests.support.accounts import sign_in
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 
 
-def described(client) -> dict:  # type: ignore[no-untyped-def,type-arg]
+def described(client) -> dict:
     response = client.get("/api/openapi.json")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/json")
@@ -34,7 +34,7 @@ def declared_operations() -> set[tuple[str, str]]:
     return found
 
 
-def test_the_document_is_valid_openapi_and_lists_every_route(client) -> None:  # type: ignore[no-untyped-def]
+def test_the_document_is_valid_openapi_and_lists_every_route(client) -> None:
     document = described(client)  # public: no sign-in
     validate(document)
     assert document["openapi"].startswith("3.1")
@@ -44,7 +44,7 @@ def test_the_document_is_valid_openapi_and_lists_every_route(client) -> None:  #
     assert len(operation_ids) == len(set(operation_ids))
 
 
-def test_operations_name_the_roles_their_rule_allows(client) -> None:  # type: ignore[no-untyped-def]
+def test_operations_name_the_roles_their_rule_allows(client) -> None:
     paths = described(client)["paths"]
     dashboard = paths["/api/dashboard"]["get"]
     assert dashboard["x-roles"] == ["admin"] and dashboard["x-access"] == "roles"
@@ -82,7 +82,7 @@ def test_operations_name_the_roles_their_rule_allows(client) -> None:  # type: i
     )
 
 
-def test_the_document_reads_the_same_signed_in(client) -> None:  # type: ignore[no-untyped-def]
+def test_the_document_reads_the_same_signed_in(client) -> None:
     anonymous = described(client)
     sign_in(client, "auditor")
     assert described(client) == anonymous
@@ -93,7 +93,7 @@ def test_the_document_reads_the_same_signed_in(client) -> None:  # type: ignore[
 STILL_UNTYPED: set[str] = set()
 
 
-def test_every_json_body_and_answer_has_a_schema(client) -> None:  # type: ignore[no-untyped-def]
+def test_every_json_body_and_answer_has_a_schema(client) -> None:
     document = described(client)
     lacking: dict[str, list[str]] = {}
     for line in undeclared(document):

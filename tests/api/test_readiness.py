@@ -9,7 +9,7 @@ from tests.support.settings import make_settings
 
 
 @pytest.fixture
-def s3_app(settings, tmp_path):  # type: ignore[no-untyped-def]
+def s3_app(settings, tmp_path):
     with S3Server() as s3:
         s3_settings = make_settings(
             tmp_path,
@@ -26,7 +26,7 @@ def s3_app(settings, tmp_path):  # type: ignore[no-untyped-def]
         yield app, s3
 
 
-def test_readyz_reports_each_dependency_and_the_s3_outage(s3_app) -> None:  # type: ignore[no-untyped-def]
+def test_readyz_reports_each_dependency_and_the_s3_outage(s3_app) -> None:
     app, s3 = s3_app
     client = TestClient(app)
     ready = client.get("/readyz")
@@ -45,7 +45,7 @@ def test_readyz_reports_each_dependency_and_the_s3_outage(s3_app) -> None:  # ty
     assert client.get("/healthz").status_code == 200  # alive, just not ready
 
 
-def test_readyz_fails_when_the_broker_is_unreachable(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_readyz_fails_when_the_broker_is_unreachable(settings, tmp_path) -> None:
     broken = make_settings(
         tmp_path, TELEMED_DATABASE_URL=settings.database_url, TELEMED_BROKER_URL="redis://127.0.0.1:1/0"
     )

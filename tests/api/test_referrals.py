@@ -60,7 +60,7 @@ def signed_imaging_case(village: Person, radiologist: Person) -> int:
     return case_id
 
 
-def test_the_whole_way_up(person, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_the_whole_way_up(person, session_factory) -> None:
     village, office, internist = person("village"), person("referral"), person("internist")
     county = county_id(session_factory)
     case_id = signed_imaging_case(village, person("radiologist"))
@@ -154,7 +154,7 @@ def test_the_whole_way_up(person, session_factory) -> None:  # type: ignore[no-u
     } <= actions
 
 
-def test_only_a_family_doctor_s_referral_carries_two_free_three_priority(person, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_only_a_family_doctor_s_referral_carries_two_free_three_priority(person, session_factory) -> None:
     """两免三优先 is for patients their grassroots family doctor refers; the county hospital's own do not get it."""
     township = person("township")
     assert refer_up(township, referable_case(township), county_id(session_factory))["priority"] == (
@@ -165,7 +165,7 @@ def test_only_a_family_doctor_s_referral_carries_two_free_three_priority(person,
     assert refer_up(county_doctor, referable_case(county_doctor), tertiary)["priority"] == []
 
 
-def test_booking_stops_at_the_reserved_quota(person, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_booking_stops_at_the_reserved_quota(person, session_factory) -> None:
     village, office = person("village"), person("referral")
     county = county_id(session_factory)
     slot = publish(office, county, capacity=3)  # 30% of 3, rounded up: one slot for the grassroots
@@ -185,7 +185,7 @@ def test_booking_stops_at_the_reserved_quota(person, session_factory) -> None:  
     assert state_after(office, second, "book", slot_id=slot["id"]) == "booked"
 
 
-def test_the_reserved_share_is_configurable_per_institution(person, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_the_reserved_share_is_configurable_per_institution(person, session_factory) -> None:
     office, admin, village = person("referral"), person("admin"), person("village")
     county = county_id(session_factory)
     try:
@@ -209,7 +209,7 @@ def test_the_reserved_share_is_configurable_per_institution(person, session_fact
     assert village.get("/api/referral-slots", institution_id=county).status_code == 200
 
 
-def test_illegal_moves_are_409(person, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_illegal_moves_are_409(person, session_factory) -> None:
     village, office = person("village"), person("referral")
     internist = person("internist")
     county = county_id(session_factory)
@@ -239,7 +239,7 @@ def test_illegal_moves_are_409(person, session_factory) -> None:  # type: ignore
     assert act(office, declined_id, "book", slot_id=slot["id"]).status_code == 409
 
 
-def test_wrong_people_are_refused_and_it_is_audited(person, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_people_are_refused_and_it_is_audited(person, session_factory) -> None:
     village, office, internist = person("village"), person("referral"), person("internist")
     referral_id = refer_up(village, referable_case(village), county_id(session_factory))["id"]
 
@@ -279,7 +279,7 @@ def test_wrong_people_are_refused_and_it_is_audited(person, session_factory) -> 
     assert referral_id not in [r["id"] for r in ok(person(other).get("/api/referrals"))["items"]]
 
 
-def test_a_referral_must_go_up_and_name_its_patient(person, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_a_referral_must_go_up_and_name_its_patient(person, session_factory) -> None:
     village = person("village")
     township = institution_id(session_factory, "青山乡卫生院")
     shiqiao = institution_id(session_factory, "石桥村卫生室")
@@ -298,7 +298,7 @@ def test_a_referral_must_go_up_and_name_its_patient(person, session_factory) -> 
     assert village.post("/api/referrals", {"case_id": case_id}).status_code == 400
 
 
-def add_user(session_factory, role: Role, institution: int) -> str:  # type: ignore[no-untyped-def]
+def add_user(session_factory, role: Role, institution: int) -> str:
     username = f"{role.value}-{uuid.uuid4().hex[:6]}"
     with transaction(session_factory) as db:
         db.add(
@@ -337,7 +337,7 @@ def _book_together(
 
 def test_two_offices_booking_the_last_reserved_slot_at_once_give_one_winner(
     live_server, session_factory
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     platform = live_server.platform
     url = platform.url
     county = county_id(session_factory)
@@ -403,7 +403,7 @@ def test_two_offices_booking_the_last_reserved_slot_at_once_give_one_winner(
         client.close()
 
 
-def test_demo_has_an_office_a_week_of_slots_and_a_referral_being_booked(person, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_demo_has_an_office_a_week_of_slots_and_a_referral_being_booked(person, session_factory) -> None:
     office = person("referral")
     county = county_id(session_factory)
     staff = ok(office.get(f"/api/institutions/{county}/referral-office"))["items"]

@@ -29,7 +29,7 @@ def squeeze(text: str) -> str:
     return "".join(text.split())
 
 
-def reported_case(person) -> int:  # type: ignore[no-untyped-def]
+def reported_case(person) -> int:
     """A village doctor's chest film for 张秀英, read and signed by the county's radiologist."""
     village, radiologist = person("village"), person("radiologist")
     patient = {"name": "张秀英", "sex": "F", "birth_date": "1958-03-14", "national_id": NATIONAL_ID}
@@ -42,7 +42,7 @@ def reported_case(person) -> int:  # type: ignore[no-untyped-def]
     return case_id
 
 
-def test_a_signed_report_prints_with_its_institution_patient_sections_and_signer(  # type: ignore[no-untyped-def]
+def test_a_signed_report_prints_with_its_institution_patient_sections_and_signer(
     person, session_factory
 ) -> None:
     case_id = reported_case(person)
@@ -76,7 +76,7 @@ def test_a_signed_report_prints_with_its_institution_patient_sections_and_signer
     assert printed[-1].detail == {"case_id": case_id, "version": 1}
 
 
-def test_an_amendment_prints_as_its_own_version_and_the_first_stays_as_signed(person) -> None:  # type: ignore[no-untyped-def]
+def test_an_amendment_prints_as_its_own_version_and_the_first_stays_as_signed(person) -> None:
     case_id = reported_case(person)
     radiologist = person("radiologist")
     amended = {**IMAGING_REPORT, "impression": "右下肺炎，合并少量胸腔积液。"}
@@ -89,13 +89,13 @@ def test_an_amendment_prints_as_its_own_version_and_the_first_stays_as_signed(pe
     assert squeeze(IMAGING_REPORT["impression"]) in first and "合并少量胸腔积液" not in first
 
 
-def ok_pdf(someone, case_id: int, version: int) -> bytes:  # type: ignore[no-untyped-def]
+def ok_pdf(someone, case_id: int, version: int) -> bytes:
     response = someone.get(f"/api/cases/{case_id}/reports/{version}/pdf")
     assert response.status_code == 200, response.text
     return response.content
 
 
-def test_a_draft_does_not_print_and_a_missing_version_is_404(person) -> None:  # type: ignore[no-untyped-def]
+def test_a_draft_does_not_print_and_a_missing_version_is_404(person) -> None:
     village, radiologist = person("village"), person("radiologist")
     case_id = village.new_case("imaging")
     ok(village.act(case_id, "submit"))
@@ -109,9 +109,7 @@ def test_a_draft_does_not_print_and_a_missing_version_is_404(person) -> None:  #
     assert radiologist.get("/api/cases/987654321/reports/1/pdf").status_code == 404
 
 
-def test_who_cannot_see_the_case_cannot_print_it_and_the_refusal_is_audited(  # type: ignore[no-untyped-def]
-    person, session_factory
-) -> None:
+def test_who_cannot_see_the_case_cannot_print_it_and_the_refusal_is_audited(person, session_factory) -> None:
     case_id = reported_case(person)
     for outsider in ("ecgreader", "expert", "township"):  # another centre, no relation, another clinic
         refused = person(outsider).get(f"/api/cases/{case_id}/reports/1/pdf")

@@ -50,13 +50,13 @@ def expected_net(price_fen: int, agreement: tuple[str, int, int, date] | None) -
     return price_fen - share if rule == "discount" else -share
 
 
-def ids(session_factory) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def ids(session_factory) -> dict[str, int]:
     with session_factory() as db:
         return {name: id_ for id_, name in db.execute(select(Institution.id, Institution.name))}
 
 
 @pytest.fixture(scope="module")
-def month_of_services(session_factory, demo, app) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def month_of_services(session_factory, demo, app) -> dict[str, object]:
     """The catalogue and agreements set through the API, then a month of completed services."""
     institutions = ids(session_factory)
     with TestClient(app, client=("10.89.0.1", 40000)) as admin:
@@ -131,7 +131,7 @@ def month_of_services(session_factory, demo, app) -> dict[str, object]:  # type:
     return {"expected": expected, "gross": gross, "institutions": institutions}
 
 
-def new_case(db, institution_id: int, kind: CaseKind, requester_id: int) -> Case:  # type: ignore[no-untyped-def]
+def new_case(db, institution_id: int, kind: CaseKind, requester_id: int) -> Case:
     patient = Patient(institution_id=institution_id, name="结算测试")
     case = Case(
         institution_id=institution_id,
@@ -145,7 +145,7 @@ def new_case(db, institution_id: int, kind: CaseKind, requester_id: int) -> Case
     return case
 
 
-def test_statements_match_catalogue_and_share_rules(client: TestClient, month_of_services) -> None:  # type: ignore[no-untyped-def]
+def test_statements_match_catalogue_and_share_rules(client: TestClient, month_of_services) -> None:
     expected, gross = month_of_services["expected"], month_of_services["gross"]
     csrf = sign_in(client, "village")
     answer = client.post("/api/billing/statements", json={"month": MONTH}, headers={"X-CSRF-Token": csrf})
@@ -176,7 +176,7 @@ def test_statements_match_catalogue_and_share_rules(client: TestClient, month_of
     assert Decimal(total[-1]) * 100 == county["net_fen"]
 
 
-def test_statement_moves_submitted_checked_invoiced_and_is_then_final(  # type: ignore[no-untyped-def]
+def test_statement_moves_submitted_checked_invoiced_and_is_then_final(
     client: TestClient, app, month_of_services
 ) -> None:
     csrf = sign_in(client, "township")  # 青山乡卫生院 used no centre this month: nothing to submit
@@ -215,7 +215,7 @@ def test_statement_moves_submitted_checked_invoiced_and_is_then_final(  # type: 
     assert client.get(f"/api/billing/statements/{statement_id}/csv").status_code == 404
 
 
-def test_agreement_rate_never_exceeds_the_baseline_cost_rate(client: TestClient, month_of_services) -> None:  # type: ignore[no-untyped-def]
+def test_agreement_rate_never_exceeds_the_baseline_cost_rate(client: TestClient, month_of_services) -> None:
     institutions = month_of_services["institutions"]
     csrf = sign_in(client, "admin")
     agreement = {
@@ -237,7 +237,7 @@ def test_agreement_rate_never_exceeds_the_baseline_cost_rate(client: TestClient,
     assert bad_rule.status_code == 400
 
 
-def test_current_month_cannot_be_settled_and_prices_never_change_completed_work(  # type: ignore[no-untyped-def]
+def test_current_month_cannot_be_settled_and_prices_never_change_completed_work(
     client: TestClient, session_factory, month_of_services
 ) -> None:
     csrf = sign_in(client, "admin")
@@ -270,7 +270,7 @@ def test_current_month_cannot_be_settled_and_prices_never_change_completed_work(
 
 def test_reader_workload_matches_a_direct_count(
     client: TestClient, session_factory, month_of_services
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     sign_in(client, "admin")
     readers = {r["username"]: r for r in client.get(f"/api/billing/workload?month={MONTH}").json()["readers"]}
     start, end = datetime(2026, 6, 1, tzinfo=BEIJING), datetime(2026, 7, 1, tzinfo=BEIJING)
@@ -287,7 +287,7 @@ def test_reader_workload_matches_a_direct_count(
     assert counted["radiologist"] > 0 and counted["expert"] > 0
 
 
-def test_signing_a_read_bills_it_once_at_the_signers_institution(app, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_signing_a_read_bills_it_once_at_the_signers_institution(app, session_factory) -> None:
     with (
         TestClient(app, client=("10.89.0.3", 40000)) as village,
         TestClient(app, client=("10.89.0.4", 40000)) as reader,

@@ -35,7 +35,7 @@ class Shared:
     other_study_uid: str  # another study of the same case, never shared
 
 
-def case_at(session_factory, institution: str) -> Case:  # type: ignore[no-untyped-def]
+def case_at(session_factory, institution: str) -> Case:
     with session_factory() as db:
         return db.scalars(
             select(Case)
@@ -46,7 +46,7 @@ def case_at(session_factory, institution: str) -> Case:  # type: ignore[no-untyp
 
 
 @pytest.fixture(scope="module")
-def shared(app, session_factory) -> Shared:  # type: ignore[no-untyped-def]
+def shared(app, session_factory) -> Shared:
     """Two small CT studies uploaded by the village doctor to the 青山村 imaging case."""
     case = case_at(session_factory, "青山村卫生室")
     studies = []
@@ -67,7 +67,7 @@ def shared(app, session_factory) -> Shared:  # type: ignore[no-untyped-def]
     )
 
 
-def create_link(client: TestClient, username: str, shared: Shared, **body: object):  # type: ignore[no-untyped-def]
+def create_link(client: TestClient, username: str, shared: Shared, **body: object):
     csrf = sign_in(client, username)
     payload = {"study_uid": shared.study_uid, "scope": "read", "expires_in_days": 7, **body}
     response = client.post(
@@ -77,7 +77,7 @@ def create_link(client: TestClient, username: str, shared: Shared, **body: objec
     return response
 
 
-def events(session_factory, link_id: int, *actions: str) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
+def events(session_factory, link_id: int, *actions: str) -> list[AuditEvent]:
     """Audit rows about the link (as its resource, or as the link a request came through)."""
     with session_factory() as db:
         rows = db.scalars(select(AuditEvent).where(AuditEvent.action.in_(actions)).order_by(AuditEvent.id))
@@ -91,7 +91,7 @@ def events(session_factory, link_id: int, *actions: str) -> list[AuditEvent]:  #
 
 def test_read_link_shows_the_study_but_not_the_originals(
     client: TestClient, shared: Shared, session_factory
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     created = create_link(client, "radiologist", shared, recipient="省人民医院 孙教授")
     assert created.status_code == 201, created.text
     link = created.json()
@@ -180,7 +180,7 @@ def test_read_link_refuses_study_and_series_retrieval(client: TestClient, shared
     assert client.get(f"{study}/metadata").status_code == 200
 
 
-def test_expired_link_is_refused_and_says_so(client: TestClient, shared: Shared, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_expired_link_is_refused_and_says_so(client: TestClient, shared: Shared, session_factory) -> None:
     link = create_link(client, "radiologist", shared).json()
     metadata = (
         f"/share/{link['token']}/dicomweb/studies/{shared.study_uid}/series/{shared.series_uid}/metadata"
@@ -206,7 +206,7 @@ def test_expired_link_is_refused_and_says_so(client: TestClient, shared: Shared,
     assert mine["state"] == "expired" and mine["use_count"] == 1 and "token" not in mine
 
 
-def test_revoked_link_is_refused_at_once(client: TestClient, shared: Shared, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_revoked_link_is_refused_at_once(client: TestClient, shared: Shared, session_factory) -> None:
     link = create_link(client, "dispatcher", shared).json()
     series = f"/share/{link['token']}/dicomweb/studies/{shared.study_uid}/series"
     assert client.get(series).status_code == 200
@@ -228,7 +228,7 @@ def test_revoked_link_is_refused_at_once(client: TestClient, shared: Shared, ses
     ]
 
 
-def test_unknown_token_gets_404_and_is_audited(client: TestClient, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_token_gets_404_and_is_audited(client: TestClient, session_factory) -> None:
     response = client.get("/share/not-a-real-token/dicomweb/studies")
     assert response.status_code == 404 and response.json()["error"] == "share_link_not_found"
     with session_factory() as db:
@@ -252,7 +252,7 @@ def test_a_session_does_not_widen_a_link(client: TestClient, shared: Shared) -> 
 
 def test_village_doctor_shares_own_case_but_not_another_institutions(
     client: TestClient, shared: Shared, session_factory
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     assert create_link(client, "village", shared).status_code == 201
     other = case_at(session_factory, "石桥村卫生室")
     csrf = sign_in(client, "village")
@@ -285,12 +285,12 @@ def test_trainee_and_auditor_cannot_share(client: TestClient, shared: Shared, us
         ({"recipient": "x" * 201}, 400, "recipient"),
     ],
 )
-def test_bad_requests_are_refused_clearly(client: TestClient, shared: Shared, body, status, field) -> None:  # type: ignore[no-untyped-def]
+def test_bad_requests_are_refused_clearly(client: TestClient, shared: Shared, body, status, field) -> None:
     response = create_link(client, "radiologist", shared, **body)
     assert response.status_code == status and response.json()["field"] == field
 
 
-def test_dicomweb_client_reads_through_a_link(live_server) -> None:  # type: ignore[no-untyped-def]
+def test_dicomweb_client_reads_through_a_link(live_server) -> None:
     """An independent DICOMweb client pointed at the link's base URL, as an outside expert's tool would be."""
     login = httpx.post(
         f"{live_server.url}/api/auth/login",
@@ -314,7 +314,7 @@ def test_dicomweb_client_reads_through_a_link(live_server) -> None:  # type: ign
     assert instance.SOPInstanceUID == sop and instance.Rows == 256
 
 
-def test_a_link_ends_with_its_creators_account(client: TestClient, shared: Shared, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_a_link_ends_with_its_creators_account(client: TestClient, shared: Shared, session_factory) -> None:
     with transaction(session_factory) as db:
         model = db.scalar(select(User).where(User.username == "radiologist"))
         db.add(

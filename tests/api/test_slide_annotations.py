@@ -19,7 +19,7 @@ SQUARE = {
 
 
 @pytest.fixture(scope="module")
-def slide_id(app, pathology_case, tmp_path_factory) -> int:  # type: ignore[no-untyped-def]
+def slide_id(app, pathology_case, tmp_path_factory) -> int:
     case_id, _patient = pathology_case
     tiff = wsi_factory.pyramidal_tiff(tmp_path_factory.mktemp("annotated") / "a.tiff", 1000, 800).read_bytes()
     with TestClient(app, client=("10.91.0.1", 40000)) as village:
@@ -30,7 +30,7 @@ def slide_id(app, pathology_case, tmp_path_factory) -> int:  # type: ignore[no-u
 
 def test_pathologist_saves_a_line_and_a_polygon_measured_in_microns(
     client: TestClient, slide_id, session_factory
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     csrf = sign_in(client, "pathologist")
     saved = client.post(
         f"/api/slides/{slide_id}/annotations", json={"items": [LINE, SQUARE]}, headers={"X-CSRF-Token": csrf}
@@ -63,7 +63,7 @@ def test_pathologist_saves_a_line_and_a_polygon_measured_in_microns(
         "not an object",
     ],
 )
-def test_bad_annotations_are_refused_and_nothing_is_replaced(client: TestClient, slide_id, item) -> None:  # type: ignore[no-untyped-def]
+def test_bad_annotations_are_refused_and_nothing_is_replaced(client: TestClient, slide_id, item) -> None:
     csrf = sign_in(client, "pathologist")
     before = client.get(f"/api/slides/{slide_id}/annotations").json()["items"]
     refused = client.post(
@@ -73,6 +73,6 @@ def test_bad_annotations_are_refused_and_nothing_is_replaced(client: TestClient,
     assert client.get(f"/api/slides/{slide_id}/annotations").json()["items"] == before
 
 
-def test_a_reader_of_another_centre_sees_no_annotations(client: TestClient, slide_id) -> None:  # type: ignore[no-untyped-def]
+def test_a_reader_of_another_centre_sees_no_annotations(client: TestClient, slide_id) -> None:
     sign_in(client, "radiologist")
     assert client.get(f"/api/slides/{slide_id}/annotations").status_code == 403

@@ -18,7 +18,7 @@ def _at(session_factory: Any, title: str, offset: timedelta) -> int:
     return session_id
 
 
-def test_members_see_what_is_on_now_and_soon(client, app, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_members_see_what_is_on_now_and_soon(client, app, session_factory) -> None:
     soon = _at(session_factory, "明日教学查房：胸痛心电图", timedelta(days=1))
     now = _at(session_factory, "正在进行：肺结节读片", timedelta(hours=-1))
     past = _at(session_factory, "上周的查房", timedelta(days=-2))

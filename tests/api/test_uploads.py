@@ -38,7 +38,7 @@ from tests.support.uploads import CHUNK, TUS, b64, create, metadata, patch
 # -- helpers ---------------------------------------------------------------------------------------
 
 
-def head_offset(http, url: str, headers: dict[str, str]) -> int:  # type: ignore[no-untyped-def]
+def head_offset(http, url: str, headers: dict[str, str]) -> int:
     response = http.head(url, headers={**headers, **TUS})
     assert response.status_code == 200, response.status_code
     assert response.headers["Cache-Control"] == "no-store"
@@ -53,19 +53,19 @@ def sop_uid(data: bytes) -> str:
     return str(pydicom.dcmread(io.BytesIO(data)).SOPInstanceUID)
 
 
-def count(session_factory, model) -> int:  # type: ignore[no-untyped-def]
+def count(session_factory, model) -> int:
     with session_factory() as db:
         return db.scalar(select(func.count()).select_from(model))
 
 
-def stored_bytes(session_factory, store, sop: str) -> bytes:  # type: ignore[no-untyped-def]
+def stored_bytes(session_factory, store, sop: str) -> bytes:
     with session_factory() as db:
         instance = db.scalar(select(DicomInstance).where(DicomInstance.sop_uid == sop))
         assert instance is not None, f"instance {sop} not indexed"
         return store.read_bytes(instance.stored_file.object_key)
 
 
-def audit_actions(session_factory, resource_id: str) -> list[str]:  # type: ignore[no-untyped-def]
+def audit_actions(session_factory, resource_id: str) -> list[str]:
     with session_factory() as db:
         return list(
             db.scalars(
@@ -75,12 +75,12 @@ def audit_actions(session_factory, resource_id: str) -> list[str]:  # type: igno
 
 
 @pytest.fixture(scope="module")
-def store(settings):  # type: ignore[no-untyped-def]
+def store(settings):
     return open_store(settings)
 
 
 @pytest.fixture(scope="module")
-def other_case(session_factory) -> int:  # type: ignore[no-untyped-def]
+def other_case(session_factory) -> int:
     """The village clinic's ECG case: uploads attach to it and leave the shared CT case as other tests expect."""
     with session_factory() as db:
         return db.scalar(
@@ -106,7 +106,7 @@ def test_options_announce_the_protocol_without_signing_in(client: TestClient) ->
     assert int(response.headers["Tus-Max-Size"]) == 1 << 30
 
 
-def test_requests_without_the_protocol_version_are_refused(client: TestClient, village) -> None:  # type: ignore[no-untyped-def]
+def test_requests_without_the_protocol_version_are_refused(client: TestClient, village) -> None:
     response = client.post("/api/uploads", headers={**village, "Upload-Length": "10", "Upload-Metadata": ""})
     assert response.status_code == 412
     assert response.headers["Tus-Version"] == "1.0.0"
@@ -129,7 +129,7 @@ def test_requests_without_the_protocol_version_are_refused(client: TestClient, v
     assert pdf.status_code == 415
 
 
-def test_wrong_offset_is_a_conflict_and_a_bad_chunk_checksum_is_discarded(client, village, store) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_offset_is_a_conflict_and_a_bad_chunk_checksum_is_discarded(client, village, store) -> None:
     data = ct_series(n_slices=1, rows=64, cols=64, seed=610)[0]
     url = create(client, village, data)
     conflict = patch(client, url, village, 10, data[10:100])
@@ -166,7 +166,7 @@ def test_wrong_offset_is_a_conflict_and_a_bad_chunk_checksum_is_discarded(client
 
 def test_whole_file_checksum_mismatch_fails_clearly_and_stores_nothing(
     client, village, store, session_factory
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     data = ct_series(n_slices=1, rows=64, cols=64, seed=611)[0]
     url = create(client, village, data, sha256=hashlib.sha256(b"another file").hexdigest())
     assert patch(client, url, village, 0, data[:500]).status_code == 204
@@ -183,7 +183,7 @@ def test_whole_file_checksum_mismatch_fails_clearly_and_stores_nothing(
     assert "upload_failed" in audit_actions(session_factory, upload_id(url))
 
 
-def test_truncated_dicom_is_invalid_with_the_parsers_reason(client, village, store, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_truncated_dicom_is_invalid_with_the_parsers_reason(client, village, store, session_factory) -> None:
     data = truncated(ct_series(n_slices=1, rows=64, cols=64, seed=612)[0])
     dicom_before, files_before = list(store.list("dicom/")), count(session_factory, StoredFile)
     url = create(client, village, data)
@@ -200,7 +200,7 @@ def test_truncated_dicom_is_invalid_with_the_parsers_reason(client, village, sto
 
 def test_only_the_uploader_sees_an_upload_and_only_requesters_create(
     client, village, session_factory
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     data = ct_series(n_slices=1, rows=64, cols=64, seed=613)[0]
     url = create(client, village, data)
     assert patch(client, url, village, 0, data[:100]).status_code == 204
@@ -240,7 +240,7 @@ def test_only_the_uploader_sees_an_upload_and_only_requesters_create(
     assert client.head(url, headers=TUS).status_code == 401
 
 
-def test_cookie_sessions_need_the_csrf_token_to_patch(client, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_cookie_sessions_need_the_csrf_token_to_patch(client, session_factory) -> None:
     csrf = sign_in(client, "village")
     data = ct_series(n_slices=1, rows=64, cols=64, seed=614)[0]
     url = create(client, {"X-CSRF-Token": csrf}, data)
@@ -255,7 +255,7 @@ def test_cookie_sessions_need_the_csrf_token_to_patch(client, session_factory) -
     assert override.status_code == 204 and override.headers["Upload-Result"] == "stored"
 
 
-def test_terminating_an_upload_frees_its_chunks(client, village, store, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_terminating_an_upload_frees_its_chunks(client, village, store, session_factory) -> None:
     data = ct_series(n_slices=1, rows=64, cols=64, seed=615)[0]
     url = create(client, village, data)
     assert patch(client, url, village, 0, data[:300]).status_code == 204
@@ -269,7 +269,7 @@ def test_terminating_an_upload_frees_its_chunks(client, village, store, session_
 
 def test_a_second_writer_is_told_to_wait_while_the_first_holds_the_upload(
     client, village, session_factory
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     data = ct_series(n_slices=1, rows=64, cols=64, seed=617)[0]
     url = create(client, village, data)
     with session_factory() as db, db.begin():  # as a request on another replica does while it writes
@@ -285,13 +285,13 @@ def test_a_second_writer_is_told_to_wait_while_the_first_holds_the_upload(
     assert patch(client, url, village, 0, data).headers["Upload-Result"] == "stored"
 
 
-def test_a_finish_cut_short_by_the_server_is_completed_by_an_empty_patch(  # type: ignore[no-untyped-def]
+def test_a_finish_cut_short_by_the_server_is_completed_by_an_empty_patch(
     client, village, store, monkeypatch
 ) -> None:
     from server.dicom import receive
     from server.storage import StorageUnavailable
 
-    def store_down(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def store_down(*args, **kwargs):
         raise StorageUnavailable("object store unreachable")
 
     data = ct_series(n_slices=1, rows=64, cols=64, seed=618)[0]
@@ -310,7 +310,7 @@ def test_a_finish_cut_short_by_the_server_is_completed_by_an_empty_patch(  # typ
     assert repeated.status_code == 204 and repeated.headers["Upload-Result"] == "stored"
 
 
-def test_expire_stale_task_deletes_the_chunks_of_expired_uploads(  # type: ignore[no-untyped-def]
+def test_expire_stale_task_deletes_the_chunks_of_expired_uploads(
     client, village, store, session_factory, monkeypatch
 ) -> None:
     from worker import resources
@@ -346,7 +346,7 @@ def test_expire_stale_task_deletes_the_chunks_of_expired_uploads(  # type: ignor
 # -- real HTTP against the live server --------------------------------------------------------------
 
 
-def wait_for_previews(session_factory, sop: str, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+def wait_for_previews(session_factory, sop: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while True:
         with session_factory() as db:
@@ -359,7 +359,7 @@ def wait_for_previews(session_factory, sop: str, timeout: float = 60) -> None:  
 
 def test_three_checksummed_patches_store_index_and_queue_previews(
     live_server, session_factory, store, other_case
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     live = live_server
     village = live.platform.bearer("village")
     data = ct_series(n_slices=1, rows=128, cols=128, seed=620, patient_name="李^上传")[0]
@@ -394,7 +394,7 @@ def test_three_checksummed_patches_store_index_and_queue_previews(
     wait_for_previews(session_factory, ds.SOPInstanceUID)
 
 
-def test_interrupted_patch_keeps_what_arrived_and_resumes_without_resending(  # type: ignore[no-untyped-def]
+def test_interrupted_patch_keeps_what_arrived_and_resumes_without_resending(
     live_server, session_factory, store
 ) -> None:
     live = live_server
@@ -434,7 +434,7 @@ def test_interrupted_patch_keeps_what_arrived_and_resumes_without_resending(  # 
     assert stored_bytes(session_factory, store, sop_uid(data)) == data
 
 
-def test_reupload_of_the_same_instance_by_tuspy_is_a_duplicate_no_op(live_server, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_reupload_of_the_same_instance_by_tuspy_is_a_duplicate_no_op(live_server, session_factory) -> None:
     live = live_server
     village = live.platform.bearer("village")
     data = ct_series(n_slices=1, rows=96, cols=96, seed=622)[0]
@@ -463,14 +463,14 @@ def test_reupload_of_the_same_instance_by_tuspy_is_a_duplicate_no_op(live_server
 # -- the clinic PC's command -------------------------------------------------------------------------
 
 
-def telemed_upload(live, folder: Path, state: Path, *extra: str) -> list[str]:  # type: ignore[no-untyped-def]
+def telemed_upload(live, folder: Path, state: Path, *extra: str) -> list[str]:
     return [
         sys.executable, "-m", "server.tools.cli", "upload", "--server", live.url, "--username", "village",
         "--password-stdin", "--state", str(state), "--retry-delay", "0.2", *extra, str(folder),
     ]  # fmt: skip
 
 
-def run_upload(live, folder: Path, state: Path, *extra: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+def run_upload(live, folder: Path, state: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         telemed_upload(live, folder, state, *extra),
         input=live.password + "\n",
@@ -482,7 +482,7 @@ def run_upload(live, folder: Path, state: Path, *extra: str) -> subprocess.Compl
 
 def test_cli_uploads_a_folder_and_a_rerun_sends_nothing(
     live_server, session_factory, store, tmp_path, other_case
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     live = live_server
     folder = tmp_path / "exam" / "CT"
     folder.mkdir(parents=True)
@@ -507,7 +507,7 @@ def test_cli_uploads_a_folder_and_a_rerun_sends_nothing(
 
 def test_cli_killed_midway_resumes_where_the_server_stopped(
     live_server, session_factory, store, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     live = live_server
     folder = tmp_path / "big"
     folder.mkdir()

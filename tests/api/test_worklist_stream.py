@@ -91,7 +91,7 @@ def subscribed(url: str, headers: dict[str, str]) -> Iterator[Subscriber]:
         subscriber.close()
 
 
-def stream_ends(session_factory, username: str, after_id: int) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
+def stream_ends(session_factory, username: str, after_id: int) -> list[AuditEvent]:
     with session_factory() as db:
         return list(
             db.scalars(
@@ -104,12 +104,12 @@ def stream_ends(session_factory, username: str, after_id: int) -> list[AuditEven
         )
 
 
-def last_audit_id(session_factory) -> int:  # type: ignore[no-untyped-def]
+def last_audit_id(session_factory) -> int:
     with session_factory() as db:
         return db.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)) or 0
 
 
-def test_the_worklist_stream_tells_readers_of_submissions_and_claims(live_server, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_the_worklist_stream_tells_readers_of_submissions_and_claims(live_server, session_factory) -> None:
     platform = live_server.platform
     url = platform.url
     second = add_reader(session_factory)
@@ -148,7 +148,7 @@ def test_the_worklist_stream_tells_readers_of_submissions_and_claims(live_server
     other_reader.close()
 
 
-def test_the_stream_ends_when_the_login_session_does(live_server, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_the_stream_ends_when_the_login_session_does(live_server, session_factory) -> None:
     platform = live_server.platform
     headers = platform.bearer("dispatcher")
     subscriber = Subscriber(platform.url, headers)
@@ -171,7 +171,7 @@ def test_the_stream_ends_when_the_login_session_does(live_server, session_factor
     assert {"reason": "session_ended"}.items() <= reasons[-1].items()
 
 
-def test_a_stream_needs_a_clinical_login(live_server) -> None:  # type: ignore[no-untyped-def]
+def test_a_stream_needs_a_clinical_login(live_server) -> None:
     url = live_server.platform.url
     assert httpx.get(f"{url}/api/worklist/stream").status_code == 401
     assert (

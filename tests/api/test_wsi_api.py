@@ -26,7 +26,7 @@ from tests.support.wsi_factory import CACHE
 
 
 @pytest.fixture(scope="module")
-def slides(tmp_path_factory) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
+def slides(tmp_path_factory) -> dict[str, bytes]:
     folder = tmp_path_factory.mktemp("slides")
     fixtures = wsi_factory.openslide_fixtures(CACHE)
     return {
@@ -42,7 +42,7 @@ def slides(tmp_path_factory) -> dict[str, bytes]:  # type: ignore[no-untyped-def
     }
 
 
-def counts(session_factory) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def counts(session_factory) -> tuple[int, int]:
     with session_factory() as db:
         return db.scalar(select(func.count()).select_from(Slide)), db.scalar(
             select(func.count()).select_from(StoredFile)
@@ -51,7 +51,7 @@ def counts(session_factory) -> tuple[int, int]:  # type: ignore[no-untyped-def]
 
 def test_broken_and_unsupported_slides_get_a_clear_4xx_and_leave_nothing(
     client, session_factory, pathology_case, slides
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     csrf = sign_in(client, "village")
     before = counts(session_factory)
     kfb = post_slide(client, csrf, pathology_case[0], b"KFB\x00" + bytes(500), "biopsy.kfb")
@@ -66,7 +66,7 @@ def test_broken_and_unsupported_slides_get_a_clear_4xx_and_leave_nothing(
     assert counts(session_factory) == before
 
 
-def test_upload_tiles_and_access(client, app, session_factory, pathology_case, slides, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_upload_tiles_and_access(client, app, session_factory, pathology_case, slides, tmp_path) -> None:
     case_id, patient_id = pathology_case
     csrf = sign_in(client, "village")
     first = post_slide(client, csrf, case_id, slides["tiff"], "gen.tiff")
@@ -116,7 +116,7 @@ def test_upload_tiles_and_access(client, app, session_factory, pathology_case, s
     assert reads.count("slide_store") == 2 and reads.count("slide_read") >= 3 and denied >= 2
 
 
-def test_label_is_withheld_and_dicom_wsi_accepted(client, pathology_case, slides) -> None:  # type: ignore[no-untyped-def]
+def test_label_is_withheld_and_dicom_wsi_accepted(client, pathology_case, slides) -> None:
     csrf = sign_in(client, "village")
     svs = post_slide(client, csrf, pathology_case[0], slides["svs"], "label.svs")
     assert svs.status_code == 201, svs.text
@@ -138,7 +138,7 @@ def test_label_is_withheld_and_dicom_wsi_accepted(client, pathology_case, slides
     assert junk.status_code == 422 and junk.json()["error"] == "invalid_slide", junk.text
 
 
-def test_end_to_end_with_a_real_worker(live_server, pathology_case, slides) -> None:  # type: ignore[no-untyped-def]
+def test_end_to_end_with_a_real_worker(live_server, pathology_case, slides) -> None:
     case_id = pathology_case[0]
     data = wsi_factory.pyramidal_tiff(Path(live_server.platform.settings.data_dir) / "e2e.tiff", 3000, 2000)
     started = time.monotonic()

@@ -18,7 +18,7 @@ from tests.support.consult_browser import ConsultPlatform
 @pytest.fixture(scope="module")
 def consult_platform(
     settings: Settings, demo: None, session_factory, tmp_path_factory
-) -> Iterator[ConsultPlatform]:  # type: ignore[no-untyped-def]
+) -> Iterator[ConsultPlatform]:
     """API, worker and signalling server; the API hands out the signalling server's port."""
     with transaction(session_factory) as db:
         case_id = db.scalar(

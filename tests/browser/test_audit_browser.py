@@ -11,7 +11,7 @@ from tests.support.browser import SEEN, chromium, screenshot, signed_in_page
 pytestmark = pytest.mark.browser
 
 
-def test_auditor_reads_and_filters_the_audit_log(live_server) -> None:  # type: ignore[no-untyped-def]
+def test_auditor_reads_and_filters_the_audit_log(live_server) -> None:
     # A refusal to find: the trainee asks for the case list, which trainees may not see.
     trainee = live_server.platform.bearer("trainee")
     assert httpx.get(f"{live_server.url}/api/cases", headers=trainee).status_code == 403
@@ -33,7 +33,7 @@ def test_auditor_reads_and_filters_the_audit_log(live_server) -> None:  # type: 
         assert errors == [], errors
 
 
-def test_dispatcher_starts_from_the_queue(live_server) -> None:  # type: ignore[no-untyped-def]
+def test_dispatcher_starts_from_the_queue(live_server) -> None:
     with chromium() as browser:
         page, errors = signed_in_page(browser, live_server.url, "dispatcher", live_server.password)
         page.goto(f"{live_server.url}/dispatch")

@@ -32,7 +32,7 @@ CODE = "TM-IMAGING-READ"
 COUNTY, VILLAGE = "示范县人民医院", "青山村卫生室"
 
 
-def bill_a_read(live_server, session_factory) -> str:  # type: ignore[no-untyped-def]
+def bill_a_read(live_server, session_factory) -> str:
     """A new case of the village clinic, read and billed on the 15th of a past month no other test uses."""
     month = f"{random.randint(2001, 2019)}-{random.randint(1, 12):02d}"
     village = live_server.platform.bearer("village")
@@ -69,12 +69,12 @@ def bill_a_read(live_server, session_factory) -> str:  # type: ignore[no-untyped
     return month
 
 
-def statement_of(page: Page, month: str):  # type: ignore[no-untyped-def]
+def statement_of(page: Page, month: str):
     page.get_by_test_id("statement-month").fill(month)
     return page.get_by_test_id("statement").filter(has_text=COUNTY)
 
 
-def test_an_agreement_and_a_statement_from_submission_to_invoice(live_server, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_an_agreement_and_a_statement_from_submission_to_invoice(live_server, session_factory) -> None:
     month = bill_a_read(live_server, session_factory)
     with chromium() as browser:
         admin, admin_errors = signed_in_page(browser, live_server.url, "admin", live_server.password)

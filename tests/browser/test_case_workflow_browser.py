@@ -63,7 +63,7 @@ def dicom_files(folder: Path) -> list[Path]:
     return paths
 
 
-def test_a_case_from_request_to_signed_report(live_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_case_from_request_to_signed_report(live_server, tmp_path: Path) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     files = dicom_files(tmp_path)
     url = live_server.url
@@ -173,7 +173,7 @@ def test_a_case_from_request_to_signed_report(live_server, tmp_path: Path) -> No
 
 def test_a_returned_case_is_completed_and_resubmitted_and_its_report_amended(
     live_server, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """退回补充 with a note, more images from the case page, resubmission; then an amendment with a reason."""
     url = live_server.url
     village = live_server.platform.bearer("village")

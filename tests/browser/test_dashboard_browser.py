@@ -44,7 +44,7 @@ def shown(value: float | None, unit: str) -> str:
     return "—" if value is None else UNITS[unit].format(f"{value:g}")
 
 
-def test_the_dashboard_shows_the_apis_figures_with_charts(live_server) -> None:  # type: ignore[no-untyped-def]
+def test_the_dashboard_shows_the_apis_figures_with_charts(live_server) -> None:
     month = month_of(utcnow())
     answer = httpx.get(
         f"{live_server.url}/api/dashboard",

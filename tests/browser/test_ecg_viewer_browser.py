@@ -51,7 +51,7 @@ MAJOR_LINES_JS = """
 """
 
 
-def viewer(page: Page, call: str):  # type: ignore[no-untyped-def]
+def viewer(page: Page, call: str):
     return page.evaluate(f"window.__ecgViewer.{call}")
 
 
@@ -92,7 +92,7 @@ def caliper_across(page: Page, t1: float, v1: float, t2: float, v2: float) -> di
     return viewer(page, "lastCaliper()")
 
 
-def attach_and_render(live_server, case_id: int) -> int:  # type: ignore[no-untyped-def]
+def attach_and_render(live_server, case_id: int) -> int:
     """The village doctor attaches the Mortara record through the API; waits for the worker's page."""
     url = live_server.url
     uploaded = httpx.post(
@@ -112,7 +112,7 @@ def attach_and_render(live_server, case_id: int) -> int:  # type: ignore[no-unty
     return ecg_id
 
 
-def test_ecg_reader_measures_on_true_scale_paper(live_server, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_ecg_reader_measures_on_true_scale_paper(live_server, session_factory) -> None:
     with session_factory() as db:
         case_id = db.scalar(
             select(Case.id)
@@ -224,7 +224,7 @@ def test_ecg_reader_measures_on_true_scale_paper(live_server, session_factory) -
         assert errors == []
 
 
-def test_reader_copies_the_automated_measurements_into_the_report_draft(live_server) -> None:  # type: ignore[no-untyped-def]
+def test_reader_copies_the_automated_measurements_into_the_report_draft(live_server) -> None:
     url = live_server.url
     village = live_server.platform.bearer("village")
     created = httpx.post(

@@ -35,7 +35,7 @@ OTHER_NATIONAL_ID = "440524188001010014"
 PLAN = "阿司匹林100mg每日一次，阿托伐他汀20mg每晚一次；两周后复查心电图。"
 
 
-def prepare(live_server, session_factory) -> tuple[str, int]:  # type: ignore[no-untyped-def]
+def prepare(live_server, session_factory) -> tuple[str, int]:
     """A patient of the village clinic with a national ID on record, a slot for tomorrow at the county
     hospital, and 赵调度 on its referral office: the patient's (unique) name and the slot's id."""
     url, admin = live_server.url, live_server.platform.bearer("admin")
@@ -65,7 +65,7 @@ def prepare(live_server, session_factory) -> tuple[str, int]:  # type: ignore[no
     return name, slot.json()["id"]
 
 
-def sign_ecg(live_server, case_id: int) -> None:  # type: ignore[no-untyped-def]
+def sign_ecg(live_server, case_id: int) -> None:
     """周心电 of the ECG centre reads the submitted case and signs the report (through the API)."""
     url, reader = live_server.url, live_server.platform.bearer("ecgreader")
     for action in ("claim", "start_review"):
@@ -78,11 +78,11 @@ def sign_ecg(live_server, case_id: int) -> None:  # type: ignore[no-untyped-def]
     assert signed.status_code == 200, signed.text
 
 
-def referral_row(page: Page, referral_id: int):  # type: ignore[no-untyped-def]
+def referral_row(page: Page, referral_id: int):
     return page.locator(f"[data-testid=referral-row][data-referral-id='{referral_id}']")
 
 
-def test_a_patient_referred_up_treated_and_referred_back_to_follow_up(live_server, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_a_patient_referred_up_treated_and_referred_back_to_follow_up(live_server, session_factory) -> None:
     name, slot_id = prepare(live_server, session_factory)
     with chromium() as browser:
         doctor, doctor_errors = signed_in_page(browser, live_server.url, "village", live_server.password)

@@ -18,11 +18,11 @@ from tests.support.viewer import READY, sign_in, viewer_api
 pytestmark = pytest.mark.browser
 
 
-def share_row(page: Page):  # type: ignore[no-untyped-def]
+def share_row(page: Page):
     return page.get_by_test_id("share-row").first  # newest first
 
 
-def test_outside_expert_opens_a_share_link_until_it_is_revoked(live_server) -> None:  # type: ignore[no-untyped-def]
+def test_outside_expert_opens_a_share_link_until_it_is_revoked(live_server) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     with chromium() as browser:
         reader = browser.new_page(viewport={"width": 1400, "height": 900})

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.browser
 WIDTH, HEIGHT, MPP = 4000, 3000, 0.25
 
 
-def hook(page: Page, call: str):  # type: ignore[no-untyped-def]
+def hook(page: Page, call: str):
     return page.evaluate(f"window.__slideViewer.{call}")
 
 
@@ -63,7 +63,7 @@ def click_at(page: Page, dx: float, dy: float) -> None:
     )
 
 
-def test_pathologist_zooms_two_levels_and_measures_in_microns(live_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_pathologist_zooms_two_levels_and_measures_in_microns(live_server, tmp_path: Path) -> None:
     url = live_server.url
     village = live_server.platform.bearer("village")
     case_id = pathology_case(url, village)

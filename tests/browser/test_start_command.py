@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def started_platform(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def started_platform(tmp_path_factory: pytest.TempPathFactory):
     data = tmp_path_factory.mktemp("embedded")
     port, signaling_port, dimse_port = free_port(), free_port(), free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("TELEMED_")} | {
@@ -46,7 +46,7 @@ def wait_for_text(path: Path, text: str, timeout: float) -> None:
         time.sleep(0.2)
 
 
-def test_start_command_prints_url_and_logins_and_runs_embedded(started_platform) -> None:  # type: ignore[no-untyped-def]
+def test_start_command_prints_url_and_logins_and_runs_embedded(started_platform) -> None:
     url, data, log = started_platform
     output = log.read_text()
     assert f"open      {url}/" in output
@@ -55,7 +55,7 @@ def test_start_command_prints_url_and_logins_and_runs_embedded(started_platform)
     assert (data / "broker").is_dir()  # filesystem broker, no Redis
 
 
-def test_village_doctor_sees_the_chinese_shell(started_platform) -> None:  # type: ignore[no-untyped-def]
+def test_village_doctor_sees_the_chinese_shell(started_platform) -> None:
     url, data, _log = started_platform
     password = (data / "demo-password").read_text().strip()
     ARTIFACTS.mkdir(exist_ok=True)

@@ -16,7 +16,7 @@ from tests.support.viewer import READY, sign_in, viewer_api
 pytestmark = pytest.mark.browser
 
 
-def test_radiologist_reads_the_ct_and_saves_a_measurement(live_server) -> None:  # type: ignore[no-untyped-def]
+def test_radiologist_reads_the_ct_and_saves_a_measurement(live_server) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 900})

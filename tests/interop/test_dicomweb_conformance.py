@@ -34,7 +34,7 @@ def uids_of(answer: list[dict], tag: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def two_studies(app) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def two_studies(app) -> dict[str, object]:
     """Study A: a 6-slice CT (series 2) and an MR slice (series 3), 2024-03-05. Study B: a US cine, 2025-01-15."""
     ct = [rewritten(d, StudyDate="20240305") for d in ct_series(6, 32, 32, seed=5101, patient_name="韩^梅梅")]
     mr = rewritten(mr_instance(rows=32, cols=32, seed=5101, patient_name="韩^梅梅"), StudyDate="20240305")
@@ -54,7 +54,7 @@ def two_studies(app) -> dict[str, object]:  # type: ignore[no-untyped-def]
     }
 
 
-def test_qido_study_matching(client: TestClient, two_studies) -> None:  # type: ignore[no-untyped-def]
+def test_qido_study_matching(client: TestClient, two_studies) -> None:
     village = bearer(client, "village")
     a, b = two_studies["a"], two_studies["b"]
 
@@ -98,7 +98,7 @@ def test_qido_study_matching(client: TestClient, two_studies) -> None:  # type: 
         assert response.json()["detail"]
 
 
-def test_qido_includefield(client: TestClient, two_studies) -> None:  # type: ignore[no-untyped-def]
+def test_qido_includefield(client: TestClient, two_studies) -> None:
     village = bearer(client, "village")
     a = two_studies["a"]
     (plain,) = client.get("/dicomweb/studies", params={"StudyInstanceUID": a}, headers=village).json()
@@ -137,7 +137,7 @@ def test_qido_includefield(client: TestClient, two_studies) -> None:  # type: ig
     assert len(instances) == 6 and all(s["00280030"]["Value"] == [0.7, 0.7] for s in instances)
 
 
-def test_qido_series_and_instance_matching(client: TestClient, two_studies) -> None:  # type: ignore[no-untyped-def]
+def test_qido_series_and_instance_matching(client: TestClient, two_studies) -> None:
     village = bearer(client, "village")
     a, ct_uid, mr_uid = two_studies["a"], two_studies["ct_series"], two_studies["mr_series"]
 
@@ -180,7 +180,7 @@ def test_qido_series_and_instance_matching(client: TestClient, two_studies) -> N
 
 def test_wado_study_and_series_retrieval_and_study_metadata(
     client: TestClient, two_studies, session_factory
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     reader = bearer(client, "village")
     a = two_studies["a"]
     sent = {*two_studies["ct"], two_studies["mr"]}
@@ -223,7 +223,7 @@ def test_wado_study_and_series_retrieval_and_study_metadata(
     assert client.get(f"/dicomweb/studies/{a}").status_code == 401
 
 
-def frames_of(client: TestClient, headers: dict[str, str], data: bytes, frames: str, **extra: str):  # type: ignore[no-untyped-def]
+def frames_of(client: TestClient, headers: dict[str, str], data: bytes, frames: str, **extra: str):
     ds = pydicom.dcmread(io.BytesIO(data))
     path = (
         f"/dicomweb/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}"
@@ -254,7 +254,7 @@ def test_uncompressed_frames_are_returned_as_stored(client: TestClient) -> None:
         assert np.array_equal(unpacked.reshape(5, 7), expected)
 
 
-def _answer(response) -> tuple[str, bytes]:  # type: ignore[no-untyped-def]
+def _answer(response) -> tuple[str, bytes]:
     assert response.status_code == 200, response.text
     return response.headers["content-type"], response.content
 
@@ -285,7 +285,7 @@ def test_frames_negotiate_the_media_type(client: TestClient) -> None:
         assert EXPLICIT_LE in response.json()["detail"]
 
 
-def test_ohif_request_sequence(live_server) -> None:  # type: ignore[no-untyped-def]
+def test_ohif_request_sequence(live_server) -> None:
     """QIDO studies with OHIF's includefield, QIDO series, series metadata, then each frame on its own."""
     live = live_server
     reader = live.platform.bearer("radiologist")
@@ -341,7 +341,7 @@ def test_ohif_request_sequence(live_server) -> None:  # type: ignore[no-untyped-
             assert np.array_equal(pixels, originals[sop].pixel_array)
 
 
-def test_dicomweb_client_retrieves_studies_and_series(live_server) -> None:  # type: ignore[no-untyped-def]
+def test_dicomweb_client_retrieves_studies_and_series(live_server) -> None:
     live = live_server
     client = DICOMwebClient(url=f"{live.url}/dicomweb")
     client._session.headers.update(live.platform.bearer("radiologist"))

@@ -13,7 +13,7 @@ from tests.support.dimse import dimse_process, storescu, write_files
 
 
 @pytest.fixture
-def dicomweb(live_server):  # type: ignore[no-untyped-def]
+def dicomweb(live_server):
     """dicomweb-client as an outside system would use it: a requests session with a bearer token."""
 
     def client_for(username: str) -> DICOMwebClient:
@@ -26,7 +26,7 @@ def dicomweb(live_server):  # type: ignore[no-untyped-def]
 
 def test_storescu_series_is_indexed_previewed_found_and_returned_intact(
     live_server, village_id, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     series = ct_series(n_slices=10, rows=128, cols=128, seed=4242, patient_name="赵^一")
     first = pydicom.dcmread(io.BytesIO(series[0]))
     files = write_files(tmp_path, series)
@@ -63,7 +63,7 @@ def test_storescu_series_is_indexed_previewed_found_and_returned_intact(
     assert len(sent_by_uid) == 10
 
 
-def test_dicomweb_client_stores_searches_and_reads_metadata(dicomweb, live_server) -> None:  # type: ignore[no-untyped-def]
+def test_dicomweb_client_stores_searches_and_reads_metadata(dicomweb, live_server) -> None:
     instances = [
         pydicom.dcmread(io.BytesIO(d))
         for d in ct_series(n_slices=4, rows=64, cols=64, seed=8080, patient_name="钱^二")

@@ -100,7 +100,7 @@ def odil_missing() -> str | None:
     return None
 
 
-def test_odil_searches_and_retrieves_an_instance(live_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_odil_searches_and_retrieves_an_instance(live_server, tmp_path: Path) -> None:
     if reason := odil_missing():
         pytest.fail(reason, pytrace=False)
     assert shutil.which(SYSTEM_PYTHON)

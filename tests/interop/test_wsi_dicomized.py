@@ -32,7 +32,7 @@ MAX_TOLERANCE = 32
 
 
 @pytest.fixture(scope="module")
-def converted(tmp_path_factory) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
+def converted(tmp_path_factory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("dicomized")
     tiff = wsi_factory.pyramidal_tiff(folder / "source.tiff", *SIZE, levels=LEVELS)
     return tiff, wsi_factory.dicomize(tiff, folder / "series")
@@ -51,7 +51,7 @@ def assert_close(tile: Image.Image, source: Image.Image, mean_tolerance: float, 
     )
 
 
-def test_every_level_and_tile_matches_the_source_tiff(converted) -> None:  # type: ignore[no-untyped-def]
+def test_every_level_and_tile_matches_the_source_tiff(converted) -> None:
     tiff, series = converted
     dicom = open_slide(series, "dicom")
     source = openslide.OpenSlide(tiff)
@@ -72,9 +72,7 @@ def test_every_level_and_tile_matches_the_source_tiff(converted) -> None:  # typ
             )
 
 
-def test_converted_series_uploads_and_serves_the_source_tile(  # type: ignore[no-untyped-def]
-    client, pathology_case, converted
-) -> None:
+def test_converted_series_uploads_and_serves_the_source_tile(client, pathology_case, converted) -> None:
     tiff, series = converted
     archive = zipped({path.name: path.read_bytes() for path in sorted(series.glob("*.dcm"))})
     csrf = sign_in(client, "village")

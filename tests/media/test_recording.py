@@ -27,7 +27,7 @@ from worker.mux import mux
 SESSION_S = 20
 
 
-def ffprobe(path: Path) -> dict:  # type: ignore[type-arg]
+def ffprobe(path: Path) -> dict:
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
         capture_output=True, check=True,
@@ -45,13 +45,13 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RecordingPe
 
 
 @pytest.fixture(scope="module")
-def recorded(session, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, RecordingPeer]:  # type: ignore[no-untyped-def, type-arg]
+def recorded(session, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, RecordingPeer]:
     tracks, peer = session
     out = tmp_path_factory.mktemp("out")
     return out, mux(sorted(tracks.glob("*.mkv")), out, CHAPTERS), peer
 
 
-def test_recording_is_twenty_seconds_with_video_and_audio(recorded) -> None:  # type: ignore[no-untyped-def]
+def test_recording_is_twenty_seconds_with_video_and_audio(recorded) -> None:
     out, manifest, peer = recorded
     probe = ffprobe(out / "recording.mp4")
     assert abs(float(probe["format"]["duration"]) - SESSION_S) < 0.5, probe["format"]
@@ -62,7 +62,7 @@ def test_recording_is_twenty_seconds_with_video_and_audio(recorded) -> None:  # 
     assert sum(w.dropped for w in peer.writers) == 0
 
 
-def test_seeking_to_ten_seconds_decodes_a_frame_near_ten_seconds(recorded) -> None:  # type: ignore[no-untyped-def]
+def test_seeking_to_ten_seconds_decodes_a_frame_near_ten_seconds(recorded) -> None:
     out, _manifest, _peer = recorded
     with av.open(str(out / "recording.mp4")) as f:
         stream = f.streams.video[0]
@@ -73,7 +73,7 @@ def test_seeking_to_ten_seconds_decodes_a_frame_near_ten_seconds(recorded) -> No
         assert abs(float(frame.pts * stream.time_base) - 10) < 0.1
 
 
-def test_hls_segments_add_up_to_the_duration(recorded) -> None:  # type: ignore[no-untyped-def]
+def test_hls_segments_add_up_to_the_duration(recorded) -> None:
     out, manifest, _peer = recorded
     playlist = (out / "hls" / "index.m3u8").read_text()
     assert "#EXT-X-PLAYLIST-TYPE:VOD" in playlist and "#EXT-X-ENDLIST" in playlist
@@ -87,7 +87,7 @@ def test_hls_segments_add_up_to_the_duration(recorded) -> None:  # type: ignore[
             assert (out / "hls" / line).stat().st_size > 0
 
 
-def test_poster_and_chapters(recorded) -> None:  # type: ignore[no-untyped-def]
+def test_poster_and_chapters(recorded) -> None:
     out, manifest, _peer = recorded
     with av.open(str(out / "poster.jpg")) as f:
         poster = next(f.decode(video=0))
@@ -125,7 +125,7 @@ def test_a_killed_recorder_leaves_playable_track_files(tmp_path: Path) -> None:
         assert 4.0 < seconds < 6.5, (f.name, seconds)
 
 
-def test_worker_task_stores_outputs(session, settings, session_factory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_worker_task_stores_outputs(session, settings, session_factory, monkeypatch) -> None:
     tracks, _peer = session
     with session_factory() as db, db.begin():
         consult = ConsultSession(room="teaching-recording-test")
@@ -151,7 +151,7 @@ def test_worker_task_stores_outputs(session, settings, session_factory, monkeypa
     source = recording_tasks.track_dir(recording_id)
     shutil.copytree(tracks, source)
     (source / "chapters.json").write_text(json.dumps(CHAPTERS))
-    store = resources.store.__wrapped__()  # type: ignore[attr-defined]
+    store = resources.store.__wrapped__()
     monkeypatch.setattr(resources, "store", lambda: store)
 
     assert recording_tasks.process_recording.apply(args=[recording_id]).get()["status"] == "ok"
@@ -179,7 +179,7 @@ def test_worker_task_stores_outputs(session, settings, session_factory, monkeypa
 
 def test_a_recording_without_media_is_marked_failed_with_the_reason(
     settings, session_factory, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     with session_factory() as db, db.begin():
         consult = ConsultSession(room="teaching-recording-empty")
         db.add(consult)

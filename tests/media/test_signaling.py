@@ -51,7 +51,7 @@ def joins_audited(session_factory: Any, case_id: int) -> int:
         )
 
 
-def test_two_peers_exchange_an_offer(signalling, app, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_two_peers_exchange_an_offer(signalling, app, session_factory) -> None:
     case_id = village_case_id(session_factory)
     joined_before = joins_audited(session_factory, case_id)
     room = f"/ws/rooms/case-{case_id}"
@@ -106,7 +106,7 @@ def test_two_peers_exchange_an_offer(signalling, app, session_factory) -> None: 
 )
 def test_bad_frames_get_an_error_and_the_room_carries_on(
     signalling, app, session_factory, frame, code
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     with signalling.websocket_connect(
         f"/ws/rooms/case-{village_case_id(session_factory)}", headers=bearer(app, "village")
     ) as village:
@@ -119,7 +119,7 @@ def test_bad_frames_get_an_error_and_the_room_carries_on(
         assert village.receive_json() == {"type": "pong"}
 
 
-def test_a_trainee_cannot_join_a_live_clinical_consult_room(signalling, app, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_a_trainee_cannot_join_a_live_clinical_consult_room(signalling, app, session_factory) -> None:
     case_id = village_case_id(session_factory)
 
     def refusals() -> int:
@@ -150,13 +150,13 @@ def test_a_trainee_cannot_join_a_live_clinical_consult_room(signalling, app, ses
         ("lobby", "village", "no_such_room"),
     ],
 )
-def test_outsiders_cannot_join(signalling, app, session_factory, room, username, reason) -> None:  # type: ignore[no-untyped-def]
+def test_outsiders_cannot_join(signalling, app, session_factory, room, username, reason) -> None:
     path = "/ws/rooms/" + room.format(case=village_case_id(session_factory))
     headers = bearer(app, username) if username else {}
     assert refusal(signalling, path, headers) == (1008, reason)
 
 
-def test_a_foreign_origin_is_refused(signalling, app, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_a_foreign_origin_is_refused(signalling, app, session_factory) -> None:
     path = f"/ws/rooms/case-{village_case_id(session_factory)}"
     headers = {**bearer(app, "village"), "Origin": "https://evil.example"}
     assert refusal(signalling, path, headers) == (1008, "bad_origin")
@@ -164,7 +164,7 @@ def test_a_foreign_origin_is_refused(signalling, app, session_factory) -> None: 
         assert ws.receive_json()["type"] == "welcome"
 
 
-def test_turn_credentials_verify_as_coturn_computes_them(settings, app, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_turn_credentials_verify_as_coturn_computes_them(settings, app, session_factory) -> None:
     secret = "coturn-static-auth-secret"
     rtc = {
         "stun_urls": ("stun:turn.example.cn:3478",),
@@ -189,7 +189,7 @@ def test_turn_credentials_verify_as_coturn_computes_them(settings, app, session_
     assert turn["credential"] == expected.decode()
 
 
-def test_a_flood_is_rate_limited_and_the_socket_survives(signalling, app, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_a_flood_is_rate_limited_and_the_socket_survives(signalling, app, session_factory) -> None:
     with signalling.websocket_connect(
         f"/ws/rooms/case-{village_case_id(session_factory)}", headers=bearer(app, "village")
     ) as village:
@@ -219,7 +219,7 @@ async def allocate(port: int, server: dict[str, Any]) -> str:
     return "ok"
 
 
-def test_coturn_accepts_the_credentials_until_they_expire(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_coturn_accepts_the_credentials_until_they_expire(tmp_path) -> None:
     with coturn(tmp_path) as turn:
         rtc = RtcSettings(turn_urls=(turn.url,), turn_secret=turn.secret)
         assert asyncio.run(allocate(turn.port, ice_servers(rtc, 42)[0])) == "ok"

@@ -422,7 +422,7 @@ def test_preparing_again_reuses_every_copy(app: Any, item: dict[str, Any], sessi
             return tuple(
                 db.scalar(select(func.count()).select_from(model))
                 for model in (DicomStudy, DicomInstance, TeachingSlide, TeachingEcg)
-            )  # type: ignore[return-value]
+            )
 
     def runs() -> int:
         with session_factory() as db:

@@ -41,7 +41,7 @@ USER_OF_ROLE = {
 }
 
 
-def add_reader(session_factory, like: str = "radiologist") -> str:  # type: ignore[no-untyped-def]
+def add_reader(session_factory, like: str = "radiologist") -> str:
     """Another reader at the same centre as `like`; returns the username (password: the demo one)."""
     username = f"{like}-{uuid.uuid4().hex[:6]}"
     with transaction(session_factory) as db:
@@ -59,6 +59,6 @@ def add_reader(session_factory, like: str = "radiologist") -> str:  # type: igno
     return username
 
 
-def user_id(session_factory, username: str) -> int:  # type: ignore[no-untyped-def]
+def user_id(session_factory, username: str) -> int:
     with session_factory() as db:
         return db.scalar(select(User.id).where(User.username == username))

@@ -27,7 +27,7 @@ def split_multipart(content_type: str, body: bytes) -> list[bytes]:
     return [part.get_payload(decode=True) for part in message.iter_parts()]
 
 
-def stow(client: TestClient, headers: dict[str, str], parts: list[bytes], case_id: int | None = None):  # type: ignore[no-untyped-def]
+def stow(client: TestClient, headers: dict[str, str], parts: list[bytes], case_id: int | None = None):
     body, content_type = multipart(parts)
     query = f"?case={case_id}" if case_id else ""
     return client.post(

@@ -55,7 +55,7 @@ class Person:
         return created.json()["id"]
 
 
-def people(app) -> Iterator[Callable[[str], Person]]:  # type: ignore[no-untyped-def]
+def people(app) -> Iterator[Callable[[str], Person]]:
     """Sign people in, each with their own client (and address, so login throttling never interferes)."""
     opened: list[TestClient] = []
 

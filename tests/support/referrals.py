@@ -19,12 +19,12 @@ OTHER_NATIONAL_ID = "440524188001010014"
 HEALTH_CARD = "HC2024A0001"
 
 
-def institution_id(session_factory, name: str) -> int:  # type: ignore[no-untyped-def]
+def institution_id(session_factory, name: str) -> int:
     with session_factory() as db:
         return db.scalar(select(Institution.id).where(Institution.name == name))
 
 
-def county_id(session_factory) -> int:  # type: ignore[no-untyped-def]
+def county_id(session_factory) -> int:
     return institution_id(session_factory, "示范县人民医院")
 
 
@@ -69,7 +69,7 @@ def publish(office: Person, institution: int, capacity: int, kind: str = "outpat
     return published.json()
 
 
-def act(someone: Person, referral_id: int, action: str, **body: Any):  # type: ignore[no-untyped-def]
+def act(someone: Person, referral_id: int, action: str, **body: Any):
     return someone.post(f"/api/referrals/{referral_id}/actions/{action}", body)
 
 
@@ -79,13 +79,13 @@ def state_after(someone: Person, referral_id: int, action: str, **body: Any) -> 
 
 def check_identity(
     someone: Person, referral_id: int, number: str = HEALTH_CARD, document: str = "health_card"
-):  # type: ignore[no-untyped-def]
+):
     return someone.post(
         f"/api/referrals/{referral_id}/identity-check", {"document": document, "number": number}
     )
 
 
-def received_referral(person, session_factory) -> tuple[Person, Person, int]:  # type: ignore[no-untyped-def]
+def received_referral(person, session_factory) -> tuple[Person, Person, int]:
     """A fresh referral up to the county hospital, received by its office: (village, office, id)."""
     village, office = person("village"), person("referral")
     referral = refer_up(village, referable_case(village), county_id(session_factory))
@@ -93,14 +93,14 @@ def received_referral(person, session_factory) -> tuple[Person, Person, int]:  #
     return village, office, referral["id"]
 
 
-def booked_referral(person, session_factory) -> tuple[Person, Person, int]:  # type: ignore[no-untyped-def]
+def booked_referral(person, session_factory) -> tuple[Person, Person, int]:
     village, office, referral_id = received_referral(person, session_factory)
     slot = publish(office, county_id(session_factory), capacity=10)
     assert state_after(office, referral_id, "book", slot_id=slot["id"]) == "booked"
     return village, office, referral_id
 
 
-def refusals(session_factory, referral_id: int, username: str) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
+def refusals(session_factory, referral_id: int, username: str) -> list[AuditEvent]:
     with session_factory() as db:
         return list(
             db.scalars(

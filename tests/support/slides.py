@@ -14,7 +14,7 @@ def zipped(files: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def post_slide(client, csrf: str, case_id: int, data: bytes, filename: str):  # type: ignore[no-untyped-def]
+def post_slide(client, csrf: str, case_id: int, data: bytes, filename: str):
     return client.post(
         f"/api/cases/{case_id}/slides",
         params={"filename": filename},

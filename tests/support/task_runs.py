@@ -6,7 +6,7 @@ from pathlib import Path
 from server.core.task_runs import TaskRun, TaskState
 
 
-def wait_for_run(session_factory, task_id: str, log: Path, timeout: float = 60) -> TaskRun:  # type: ignore[no-untyped-def]
+def wait_for_run(session_factory, task_id: str, log: Path, timeout: float = 60) -> TaskRun:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with session_factory() as db:

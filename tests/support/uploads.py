@@ -27,7 +27,7 @@ def metadata(
     return ",".join(f"{key} {b64(value)}" for key, value in pairs.items())
 
 
-def create(http, headers: dict[str, str], data: bytes, base: str = "", **meta) -> str:  # type: ignore[no-untyped-def]
+def create(http, headers: dict[str, str], data: bytes, base: str = "", **meta) -> str:
     response = http.post(
         f"{base}/api/uploads",
         headers={
@@ -44,7 +44,7 @@ def create(http, headers: dict[str, str], data: bytes, base: str = "", **meta) -
     return base + location
 
 
-def patch(http, url: str, headers: dict[str, str], offset: int, body, checksum: bool = False):  # type: ignore[no-untyped-def]
+def patch(http, url: str, headers: dict[str, str], offset: int, body, checksum: bool = False):
     extra = {"Upload-Checksum": f"sha256 {b64(hashlib.sha256(body).digest())}"} if checksum else {}
     return http.patch(
         url,

@@ -7,7 +7,7 @@ from playwright.sync_api import Page
 READY = "[data-testid=viewer-status][data-state=ready]"
 
 
-def viewer_api(page: Page, call: str):  # type: ignore[no-untyped-def]
+def viewer_api(page: Page, call: str):
     return page.evaluate(f"window.__viewer.{call}")
 
 

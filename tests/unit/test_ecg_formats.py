@@ -54,7 +54,7 @@ def test_dicom_waveform_scaled_to_microvolts() -> None:
     assert record.device_statements == ("RITMO SINUSALE", "ECG NORMALE")
 
 
-def test_wfdb_zip_round_trips_exactly(leads) -> None:  # type: ignore[no-untyped-def]
+def test_wfdb_zip_round_trips_exactly(leads) -> None:
     record = read_ecg(ecg_factory.wfdb_zip(leads, TRUTH.fs))
     assert record.source_format == "wfdb" and record.leads == STANDARD_LEADS
     for name in STANDARD_LEADS:
@@ -62,7 +62,7 @@ def test_wfdb_zip_round_trips_exactly(leads) -> None:  # type: ignore[no-untyped
 
 
 @pytest.mark.skipif(not ecg_factory.has_biosig(), reason="Debian biosig-tools (save2gdf) not installed")
-def test_hl7_aecg_written_by_biosig(leads) -> None:  # type: ignore[no-untyped-def]
+def test_hl7_aecg_written_by_biosig(leads) -> None:
     record = read_ecg(ecg_factory.aecg_xml(leads, TRUTH.fs), "rec.xml")
     assert record.source_format == "hl7_aecg" and record.leads == STANDARD_LEADS
     assert record.sampling_rate == TRUTH.fs
@@ -71,7 +71,7 @@ def test_hl7_aecg_written_by_biosig(leads) -> None:  # type: ignore[no-untyped-d
         np.testing.assert_array_equal(record.lead(name), leads[name])
 
 
-def test_ge_muse_xml_eight_leads_and_device_interpretation(leads) -> None:  # type: ignore[no-untyped-def]
+def test_ge_muse_xml_eight_leads_and_device_interpretation(leads) -> None:
     record = read_ecg(ecg_factory.muse_xml(leads, TRUTH.fs, units_per_bit=4.88))
     assert record.source_format == "ge_muse_xml" and record.leads == STANDARD_LEADS
     assert set(record.derived_leads) == {"III", "aVR", "aVL", "aVF"}
@@ -82,7 +82,7 @@ def test_ge_muse_xml_eight_leads_and_device_interpretation(leads) -> None:  # ty
     assert record.filters.notch_hz == 50 and record.patient.id == "MUSE0001"
 
 
-def test_philips_sierra_xml(leads) -> None:  # type: ignore[no-untyped-def]
+def test_philips_sierra_xml(leads) -> None:
     record = read_ecg(ecg_factory.sierra_xml(leads, TRUTH.fs))
     assert record.source_format == "philips_sierra_xml" and record.leads == STANDARD_LEADS
     for name in STANDARD_LEADS:
@@ -91,7 +91,7 @@ def test_philips_sierra_xml(leads) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("stored", [STANDARD_LEADS, ecg_factory.MUSE_LEADS], ids=["12-leads", "8-leads"])
-def test_scp_ecg_round_trip(leads, stored: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+def test_scp_ecg_round_trip(leads, stored: tuple[str, ...]) -> None:
     avm_nv = 5000
     data = ecg_factory.scp_ecg({name: leads[name] for name in stored}, TRUTH.fs, avm_nv=avm_nv)
     record = read_ecg(data, "ecg.bin")
@@ -110,7 +110,7 @@ def test_scp_ecg_round_trip(leads, stored: tuple[str, ...]) -> None:  # type: ig
 
 
 @pytest.mark.skipif(not ecg_factory.has_biosig(), reason="Debian biosig-tools (save2gdf) not installed")
-def test_scp_ecg_writer_agrees_with_biosig(leads, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_scp_ecg_writer_agrees_with_biosig(leads, tmp_path: Path) -> None:
     """biosig's own SCP-ECG reader (independent of ecgdatakit) sees the same leads, rate and scale."""
     path = tmp_path / "rec.scp"
     path.write_bytes(ecg_factory.scp_ecg(leads, TRUTH.fs, avm_nv=2500))
@@ -126,7 +126,7 @@ def test_scp_ecg_writer_agrees_with_biosig(leads, tmp_path: Path) -> None:  # ty
     assert header["Patient"]["Id"] == "SCP00001"
 
 
-def test_scp_ecg_with_an_inconsistent_lead_table_is_invalid(leads) -> None:  # type: ignore[no-untyped-def]
+def test_scp_ecg_with_an_inconsistent_lead_table_is_invalid(leads) -> None:
     data = bytearray(ecg_factory.scp_ecg(leads, TRUTH.fs))
     data[ecg_factory.scp_section_offset(data, 3) + 16] = 40  # 40 leads declared, 12 defined
     with pytest.raises(InvalidEcg, match="declares 40 leads") as raised:
@@ -134,14 +134,14 @@ def test_scp_ecg_with_an_inconsistent_lead_table_is_invalid(leads) -> None:  # t
     assert not isinstance(raised.value, UnsupportedEcg)
 
 
-def test_truncated_scp_ecg_is_a_broken_scp_file(leads) -> None:  # type: ignore[no-untyped-def]
+def test_truncated_scp_ecg_is_a_broken_scp_file(leads) -> None:
     data = ecg_factory.scp_ecg(leads, TRUTH.fs)
     with pytest.raises(InvalidEcg, match=r"declares \d+ bytes but the file has") as raised:
         read_ecg(data[: len(data) // 2])
     assert not isinstance(raised.value, UnsupportedEcg)
 
 
-def test_scp_ecg_with_a_wrong_crc_is_invalid(leads) -> None:  # type: ignore[no-untyped-def]
+def test_scp_ecg_with_a_wrong_crc_is_invalid(leads) -> None:
     data = bytearray(ecg_factory.scp_ecg(leads, TRUTH.fs))
     data[-100] ^= 0xFF  # one sample byte of V6 changed in transit
     with pytest.raises(InvalidEcg, match="checksum does not match"):
@@ -174,7 +174,7 @@ def test_unsupported_formats_name_the_accepted_ones(data: bytes) -> None:
         assert name in str(raised.value)
 
 
-def test_truncated_and_broken_files_are_invalid(leads) -> None:  # type: ignore[no-untyped-def]
+def test_truncated_and_broken_files_are_invalid(leads) -> None:
     dicom = Path(MORTARA).read_bytes()
     muse = ecg_factory.muse_xml(leads, TRUTH.fs)
     for broken in (
@@ -198,6 +198,6 @@ def test_wfdb_header_reads_only_files_of_its_archive(signal_file: str) -> None:
         read_ecg(buffer.getvalue())
 
 
-def test_detection_ignores_the_file_name(leads) -> None:  # type: ignore[no-untyped-def]
+def test_detection_ignores_the_file_name(leads) -> None:
     assert detect_format(ecg_factory.muse_xml(leads, TRUTH.fs), "scan.dcm") == "ge_muse_xml"
     assert detect_format(Path(MORTARA).read_bytes(), "ecg.xml") == "dicom"

@@ -86,7 +86,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_multiframe_instance_plays_as_mp4(live_server, session_factory, name: str) -> None:  # type: ignore[no-untyped-def]
+def test_multiframe_instance_plays_as_mp4(live_server, session_factory, name: str) -> None:
     make, rate = CASES[name]
     data = make()
     ds = pydicom.dcmread(io.BytesIO(data))
@@ -130,7 +130,7 @@ def test_multiframe_instance_plays_as_mp4(live_server, session_factory, name: st
     assert details.count({"what": "cine"}) >= 2
 
 
-def test_cine_refusals_and_not_ready(live_server) -> None:  # type: ignore[no-untyped-def]
+def test_cine_refusals_and_not_ready(live_server) -> None:
     data = multiframe_us(frames=4, rows=32, cols=48, seed=7173)
     ds = pydicom.dcmread(io.BytesIO(data))
     single = ct_series(1, 16, 16, seed=7174)[0]

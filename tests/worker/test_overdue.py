@@ -18,14 +18,14 @@ from worker.app import make_celery
 
 
 @pytest.fixture
-def clock(app, monkeypatch):  # type: ignore[no-untyped-def]
+def clock(app, monkeypatch):
     """The app's clock, standing still at the current time until the test moves it."""
     fixed = FixedClock(datetime.now(UTC).replace(microsecond=0))
     monkeypatch.setattr(app.state, "clock", fixed, raising=False)
     return fixed
 
 
-def alerts(session_factory, case_id: int) -> list[tuple[int | None, int | None]]:  # type: ignore[no-untyped-def]
+def alerts(session_factory, case_id: int) -> list[tuple[int | None, int | None]]:
     with session_factory() as db:
         rows = db.execute(
             select(Notification.recipient_centre_id, Notification.recipient_user_id).where(
@@ -35,14 +35,14 @@ def alerts(session_factory, case_id: int) -> list[tuple[int | None, int | None]]
     return [tuple(row) for row in rows]
 
 
-def overdue_events(session_factory, case_id: int) -> int:  # type: ignore[no-untyped-def]
+def overdue_events(session_factory, case_id: int) -> int:
     with session_factory() as db:
         return db.scalar(
             select(func.count()).where(CaseEvent.case_id == case_id, CaseEvent.action == "overdue")
         )
 
 
-def test_an_urgent_case_past_its_target_is_flagged_and_its_centre_alerted_once(  # type: ignore[no-untyped-def]
+def test_an_urgent_case_past_its_target_is_flagged_and_its_centre_alerted_once(
     person, clock, session_factory
 ) -> None:
     village, ecg = person("village"), person("ecgreader")
@@ -93,7 +93,7 @@ def test_an_urgent_case_past_its_target_is_flagged_and_its_centre_alerted_once( 
     assert ecg.get(f"/api/cases/{on_time}").json()["overdue"] is False
 
 
-def test_resubmission_restarts_the_clock(person, clock, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_resubmission_restarts_the_clock(person, clock, session_factory) -> None:
     village, ecg = person("village"), person("ecgreader")
     case_id = village.new_case("ecg", "urgent")
     village.act(case_id, "submit")
@@ -112,13 +112,13 @@ def test_resubmission_restarts_the_clock(person, clock, session_factory) -> None
 
 
 @pytest.fixture(scope="module")
-def worker_log(settings: Settings, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def worker_log(settings: Settings, tmp_path_factory: pytest.TempPathFactory):
     log = tmp_path_factory.mktemp("overdue-worker") / "worker.log"
     with running(telemed_command("worker", "--concurrency", "1"), process_env(settings), log=log):
         yield log
 
 
-def test_the_worker_sweep_flags_once_however_often_it_runs(  # type: ignore[no-untyped-def]
+def test_the_worker_sweep_flags_once_however_often_it_runs(
     person, clock, session_factory, settings, worker_log
 ) -> None:
     village = person("village")

@@ -44,14 +44,14 @@ def embedded(tmp_path: Path) -> tuple[Settings, ObjectStore, sessionmaker[Sessio
     return settings, store, factory
 
 
-def ingest_without_tasks(factory, store: ObjectStore, instances: list[bytes]) -> list[IngestOutcome]:  # type: ignore[no-untyped-def]
+def ingest_without_tasks(factory, store: ObjectStore, instances: list[bytes]) -> list[IngestOutcome]:
     """Ingested, but no task sent: exactly what a failed send after commit leaves behind."""
     with transaction(factory) as db:
         village = db.scalar(select(Institution.id).where(Institution.name == "青山村卫生室"))
         return [ingest_instance(db, store, data, institution_id=village, user=None) for data in instances]
 
 
-def test_sweep_renders_previews_whose_task_was_lost(embedded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_sweep_renders_previews_whose_task_was_lost(embedded, tmp_path: Path) -> None:
     settings, store, factory = embedded
     outcomes = ingest_without_tasks(factory, store, ct_series(n_slices=3, rows=64, cols=64, seed=71))
     ids = [outcome.instance_id for outcome in outcomes]
@@ -72,7 +72,7 @@ def test_sweep_renders_previews_whose_task_was_lost(embedded, tmp_path: Path) ->
         assert missing_previews(db, utcnow()) == ([], [])  # a second sweep sends nothing
 
 
-def test_sweep_skips_fresh_uploads_and_images_that_cannot_render(embedded) -> None:  # type: ignore[no-untyped-def]
+def test_sweep_skips_fresh_uploads_and_images_that_cannot_render(embedded) -> None:
     _settings, store, factory = embedded
     fresh, broken = ingest_without_tasks(factory, store, ct_series(n_slices=2, rows=32, cols=32, seed=72))
     with transaction(factory) as db:
@@ -89,7 +89,7 @@ def test_sweep_skips_fresh_uploads_and_images_that_cannot_render(embedded) -> No
 
 def wait_for_previews(
     factory, instance_ids: list[int], log: Path, timeout: float = 90
-) -> list[DicomInstance]:  # type: ignore[no-untyped-def]
+) -> list[DicomInstance]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with factory() as db:

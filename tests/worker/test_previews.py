@@ -14,7 +14,7 @@ from server.dicom.models import DicomInstance, DicomSeries
 from tests.support.dicomweb import parts
 
 
-def wait_all_previews(session_factory, series_uid: str, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+def wait_all_previews(session_factory, series_uid: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while True:
         with session_factory() as db:
@@ -30,7 +30,7 @@ def wait_all_previews(session_factory, series_uid: str, timeout: float = 60) -> 
         time.sleep(0.3)
 
 
-def test_worker_previews_match_a_direct_rendering(live_server, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_worker_previews_match_a_direct_rendering(live_server, session_factory) -> None:
     live = live_server
     wait_all_previews(session_factory, live.series_uid)
     reader = live.platform.bearer("radiologist")
@@ -58,7 +58,7 @@ def test_worker_previews_match_a_direct_rendering(live_server, session_factory) 
     assert httpx.get(f"{base}/instances/{sop}/frames/2", headers=reader).status_code == 404
 
 
-def test_outsiders_get_no_pixels(live_server) -> None:  # type: ignore[no-untyped-def]
+def test_outsiders_get_no_pixels(live_server) -> None:
     live = live_server
     base = f"{live.url}/dicomweb/studies/{live.study_uid}/series/{live.series_uid}"
     assert httpx.get(f"{base}/thumbnail", headers=live.platform.bearer("township")).status_code == 404

@@ -30,14 +30,14 @@ def own_queue(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def urgent_worker(own_queue: Settings, demo, tmp_path) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def urgent_worker(own_queue: Settings, demo, tmp_path) -> Iterator[None]:
     command = telemed_command("worker", "--urgent-only", "--concurrency", "1")
     with running(command, process_env(own_queue), log=tmp_path / "urgent-worker.log"):
         yield
 
 
 @pytest.fixture
-def client(own_queue: Settings, demo) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+def client(own_queue: Settings, demo) -> Iterator[TestClient]:
     with TestClient(create_app(own_queue), client=("10.78.0.1", 40000)) as test_client:
         yield test_client
 
@@ -53,12 +53,12 @@ def upload(client: TestClient, csrf: str, case_id: int, data: bytes) -> int:
     return response.json()["id"]
 
 
-def tiles_state(session_factory, slide_id: int) -> str:  # type: ignore[no-untyped-def]
+def tiles_state(session_factory, slide_id: int) -> str:
     with session_factory() as db:
         return db.scalar(select(Slide.tiles_state).where(Slide.id == slide_id))
 
 
-def test_a_frozen_section_jumps_the_queue(  # type: ignore[no-untyped-def]
+def test_a_frozen_section_jumps_the_queue(
     client, session_factory, pathology_case, urgent_worker, tmp_path: Path
 ) -> None:
     case_id = pathology_case[0]

@@ -18,7 +18,7 @@ from worker.app import make_celery
 
 
 @pytest.fixture(scope="module")
-def worker_process(settings: Settings, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def worker_process(settings: Settings, tmp_path_factory: pytest.TempPathFactory):
     env = process_env(settings)
     log = tmp_path_factory.mktemp("worker") / "worker.log"
     with running(
@@ -27,7 +27,7 @@ def worker_process(settings: Settings, tmp_path_factory: pytest.TempPathFactory)
         yield process, log
 
 
-def stored_file(session_factory, settings: Settings, key: str, content: bytes, recorded: bytes) -> int:  # type: ignore[no-untyped-def]
+def stored_file(session_factory, settings: Settings, key: str, content: bytes, recorded: bytes) -> int:
     open_store(settings).put(key, io.BytesIO(content), length=len(content))
     with transaction(session_factory) as db:
         row = StoredFile(
@@ -41,7 +41,7 @@ def stored_file(session_factory, settings: Settings, key: str, content: bytes, r
         return row.id
 
 
-def test_worker_verifies_an_intact_and_a_corrupted_object(worker_process, settings, session_factory) -> None:  # type: ignore[no-untyped-def]
+def test_worker_verifies_an_intact_and_a_corrupted_object(worker_process, settings, session_factory) -> None:
     _process, log = worker_process
     celery = make_celery(settings)
     intact = stored_file(session_factory, settings, "verify/intact.dcm", b"DICM" * 1000, b"DICM" * 1000)

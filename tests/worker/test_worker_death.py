@@ -77,18 +77,18 @@ def test_previews_survive_a_worker_killed_mid_task(tmp_path: Path) -> None:
             assert store.read_bytes(key)[:2] == b"\xff\xd8", f"preview {key} is not a whole JPEG"
 
 
-def run_state(factory, task_id: str) -> TaskState | None:  # type: ignore[no-untyped-def]
+def run_state(factory, task_id: str) -> TaskState | None:
     with factory() as db:
         run = db.get(TaskRun, task_id)
         return run.state if run else None
 
 
-def previews_done(factory, instance_id: int) -> bool:  # type: ignore[no-untyped-def]
+def previews_done(factory, instance_id: int) -> bool:
     with factory() as db:
         return db.get(DicomInstance, instance_id).previews_at is not None
 
 
-def wait_until(condition, log: Path, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+def wait_until(condition, log: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:

@@ -24,7 +24,9 @@ class Part:
 def _parse_content_type(header: str) -> tuple[str, dict[str, str]]:
     message = Message()
     message["content-type"] = header
-    params = {key.lower(): value for key, value in message.get_params(header="content-type")[1:]}
+    pairs = message.get_params(header="content-type")
+    assert pairs is not None  # None only when the header is absent, and it was set just above
+    params = {key.lower(): value for key, value in pairs[1:]}
     return message.get_content_type(), params
 
 
@@ -54,7 +56,7 @@ def split_related(content_type_header: str, body: bytes) -> list[Part]:
         if found < 0:
             raise MultipartError("the body holds no part boundary")
         position = found + len(delimiter)
-    parts = []
+    parts: list[Part] = []
     while True:
         if body[position : position + 2] == b"--":
             return parts

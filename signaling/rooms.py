@@ -283,7 +283,7 @@ class Room:
     async def _pass_lead(self) -> None:
         candidates = [p for p in self.admitted() if p.sends_media]
         hosts = [p for p in candidates if p.role == HOST]
-        successor = (hosts or candidates or [None])[0]
+        successor = next(iter(hosts or candidates), None)
         self.leader = successor.id if successor else None
         if successor is not None:
             await self.broadcast({"type": "leader", "peer_id": successor.id})

@@ -80,6 +80,8 @@ class TrackWriter:
                 frame = await self.track.recv()
             except MediaStreamError:
                 return
+            if not isinstance(frame, (av.VideoFrame, av.AudioFrame)):
+                continue  # a remote track yields decoded frames; aiortc's recv() also admits a Packet
             t_ms = round((time.monotonic() - self.origin) * 1000)
             if t_ms < 0:
                 continue  # before the session started: not part of the recording
@@ -112,7 +114,7 @@ class TrackWriter:
                     last_video_pts = pts
                     frame = frame.reformat(format="yuv420p")
                     frame.pts, frame.time_base = pts, MS
-                    frames = [frame]
+                    frames: list[av.VideoFrame | av.AudioFrame] = [frame]
                 else:
                     if stream is None:
                         stream = out.add_stream("libopus", rate=48000, layout="stereo")
@@ -120,9 +122,10 @@ class TrackWriter:
                         resampler = av.AudioResampler(
                             format="s16", layout="stereo", rate=48000, frame_size=960
                         )
+                    assert resampler is not None  # made with the audio stream, on this track's first frame
                     frame.pts = None
                     frames = []
-                    for chunk in resampler.resample(frame):  # type: ignore[union-attr]
+                    for chunk in resampler.resample(frame):
                         if clock.ahead(t_ms):
                             continue
                         chunk.pts, chunk.time_base = clock.stamp(t_ms, chunk.samples), stream.time_base

@@ -26,7 +26,9 @@ from imaging.ecg import (
 )
 from tests.support import ecg_factory
 
-MORTARA = get_testdata_file("waveform_ecg.dcm")
+_mortara = get_testdata_file("waveform_ecg.dcm")  # a path (read=False), or None if pydicom lacks it
+assert isinstance(_mortara, str)
+MORTARA: str = _mortara
 TRUTH = ecg_factory.Truth()
 
 
@@ -128,7 +130,7 @@ def test_scp_ecg_writer_agrees_with_biosig(leads, tmp_path: Path) -> None:
 
 def test_scp_ecg_with_an_inconsistent_lead_table_is_invalid(leads) -> None:
     data = bytearray(ecg_factory.scp_ecg(leads, TRUTH.fs))
-    data[ecg_factory.scp_section_offset(data, 3) + 16] = 40  # 40 leads declared, 12 defined
+    data[ecg_factory.scp_section_offset(bytes(data), 3) + 16] = 40  # 40 leads declared, 12 defined
     with pytest.raises(InvalidEcg, match="declares 40 leads") as raised:
         read_ecg(bytes(data))
     assert not isinstance(raised.value, UnsupportedEcg)

@@ -52,7 +52,9 @@ def test_synthetic_ecg_measured_within_tolerance(truth: ecg_factory.Truth) -> No
 
 
 def test_mortara_record_against_the_device_values() -> None:
-    record = read_ecg(Path(get_testdata_file("waveform_ecg.dcm")).read_bytes())
+    path = get_testdata_file("waveform_ecg.dcm")  # a path (read=False), or None if pydicom lacks it
+    assert isinstance(path, str)
+    record = read_ecg(Path(path).read_bytes())
     ours = measure(record)
     device = record.device_measurements
     print("\nmeasure   ours    device  difference")

@@ -36,6 +36,7 @@ def test_one_millivolt_is_ten_mm_and_one_second_twenty_five_mm() -> None:
     start_mm = strip.min() / PX_PER_MM - TRACE_X0
     # The pulse's rising edge: a vertical run of dark pixels from the baseline to 1 mV.
     edge = dark[:, strip.min() - 1 : strip.min() + 2].any(axis=1)
+    assert isinstance(edge, np.ndarray)  # a 2-D array reduced along one axis (numpy's stub allows a scalar)
     run = np.flatnonzero(edge[top_row - 5 : baseline_row + 5]) + top_row - 5
     height_mm = (run.max() - run.min()) / PX_PER_MM
     print(

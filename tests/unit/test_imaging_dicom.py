@@ -20,7 +20,7 @@ from pydicom import dcmread, dcmwrite
 from pydicom.data import get_charset_files, get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.encaps import generate_frames
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from imaging.dicom import (
     PRESETS,
@@ -343,10 +343,10 @@ def test_jpeg_2000_and_12_bit_jpeg_render_their_decoded_values_by_the_formula(na
     parsed = parse_instance(bundled(name))
     ds = parsed.dataset
     values = ds.pixel_array * parsed.rescale_slope + parsed.rescale_intercept
-    if parsed.window_width:
-        expected = expected_image(
-            values, lambda v: linear_window(v, parsed.window_center, parsed.window_width)
-        )
+    center, width = parsed.window_center, parsed.window_width
+    if width:
+        assert center is not None  # a file with a Window Width has its Window Center
+        expected = expected_image(values, lambda v: linear_window(v, center, width))
     else:
         expected = stretched(values)
     assert np.array_equal(pixels(render_frame(parsed)), expected)
@@ -572,7 +572,7 @@ def test_render_refuses_bad_requests_clearly() -> None:
     with pytest.raises(InvalidDicom):
         render_frame(b"not dicom")
     video = dcmread(io.BytesIO(bundled("SC_rgb_jpeg_dcmtk.dcm")))
-    video.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.100"  # MPEG2: video, not for stills
+    video.file_meta.TransferSyntaxUID = UID("1.2.840.10008.1.2.4.100")  # MPEG2: video, not for stills
     with pytest.raises(RenderError, match="no pixel data decoder for transfer syntax MPEG2"):
         render_frame(video)
     del video.file_meta

@@ -13,14 +13,16 @@ import statistics
 import time
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
-
-from pydicom.data import get_testdata_file
 
 from imaging.ecg import read_ecg, to_bytes
 from imaging.ecg.measure import measure
 from imaging.ecg.render import render_page
 from tests.support import ecg_factory
+from tests.support.paths import pydicom_test_file
+
+
+def read_and_encode(data: bytes) -> bytes:
+    return to_bytes(read_ecg(data))
 
 
 def timed(step: Callable[[], object], runs: int) -> tuple[float, float]:
@@ -39,7 +41,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     runs = parser.parse_args().runs
     inputs = {
-        "Mortara DICOM, 1000 Hz": Path(get_testdata_file("waveform_ecg.dcm")).read_bytes(),
+        "Mortara DICOM, 1000 Hz": pydicom_test_file("waveform_ecg.dcm").read_bytes(),
         "synthetic WFDB, 500 Hz": ecg_factory.wfdb_zip(ecg_factory.synthetic_leads(), 500),
     }
     print(f"{'record':<24} {'step':<10} {'median ms':>10} {'p95 ms':>8}")
@@ -47,7 +49,7 @@ def main() -> None:
         record = read_ecg(data)
         automated = measure(record)
         steps: dict[str, Callable[[], object]] = {
-            "read": lambda data=data: to_bytes(read_ecg(data)),
+            "read": partial(read_and_encode, data),
             "measure": partial(measure, record),
             "png": partial(render_page, record, automated, "png"),
             "pdf": partial(render_page, record, automated, "pdf"),

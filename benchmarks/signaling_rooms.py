@@ -50,6 +50,7 @@ def clone_cases(factory: Any, n: int) -> list[int]:
         template = db.scalar(
             select(Case).join(Institution).where(Institution.name == "青山村卫生室", Case.kind == "imaging")
         )
+        assert template is not None
         columns = [c.key for c in Case.__table__.columns if c.key != "id"]
         copies = [Case(**{key: getattr(template, key) for key in columns}) for _ in range(n)]
         db.add_all(copies)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import pydicom
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from server.api.app import create_app
@@ -49,32 +51,34 @@ def settings(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def session_factory(settings: Settings):
+def session_factory(settings: Settings) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(settings.database_url)
     yield make_session_factory(engine)
     engine.dispose()
 
 
 @pytest.fixture(scope="session")
-def demo(session_factory) -> None:
+def demo(session_factory: sessionmaker[Session]) -> None:
     with transaction(session_factory) as db:
         load_demo(db, DEMO_PASSWORD)
 
 
 @pytest.fixture(scope="session")
-def village_id(session_factory, demo: None) -> int:
+def village_id(session_factory: sessionmaker[Session], demo: None) -> int:
     """The demo village clinic, 青山村卫生室."""
     with session_factory() as db:
-        return db.scalar(select(Institution.id).where(Institution.name == "青山村卫生室"))
+        found = db.scalar(select(Institution.id).where(Institution.name == "青山村卫生室"))
+        assert found is not None
+        return found
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings, demo: None):
+def app(settings: Settings, demo: None) -> Starlette:
     return create_app(settings)
 
 
 @pytest.fixture
-def client(app) -> Iterator[TestClient]:
+def client(app: Starlette) -> Iterator[TestClient]:
     """A client from its own address, so one test's failed logins never throttle another's."""
     n = next(_addresses)
     with TestClient(app, client=(f"10.77.{n // 250}.{n % 250 + 1}", 40000)) as test_client:
@@ -82,7 +86,7 @@ def client(app) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def person(app) -> Iterator[Callable[[str], Person]]:
+def person(app: Starlette) -> Iterator[Callable[[str], Person]]:
     """`person("village")`: a demo user signed in to the in-process app, each with a client of their own."""
     yield from people(app)
 
@@ -104,7 +108,12 @@ class LiveWithCT:
 
 
 @pytest.fixture(scope="session")
-def live_server(settings: Settings, demo: None, session_factory, tmp_path_factory) -> Iterator[LiveWithCT]:
+def live_server(
+    settings: Settings,
+    demo: None,
+    session_factory: sessionmaker[Session],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[LiveWithCT]:
     """API server and worker processes; the village doctor's imaging case carries a 30-slice CT."""
     from tests.support.dicom_factory import ct_series
 
@@ -114,6 +123,7 @@ def live_server(settings: Settings, demo: None, session_factory, tmp_path_factor
             .join(Institution)
             .where(Institution.name == "青山村卫生室", Case.kind == "imaging")
         )
+        assert case_id is not None
     with live_platform(settings, DEMO_PASSWORD, tmp_path_factory.mktemp("live")) as platform:
         series = ct_series(n_slices=30, rows=256, cols=256, seed=30, patient_name="张^秀英")
         stored = platform.stow("village", series, case_id)
@@ -124,13 +134,17 @@ def live_server(settings: Settings, demo: None, session_factory, tmp_path_factor
 
 
 @pytest.fixture(scope="session")
-def pathology_case(session_factory, demo) -> tuple[int, int]:
+def pathology_case(session_factory: sessionmaker[Session], demo: None) -> tuple[int, int]:
     """A pathology case of the demo village clinic, read by the county's pathology centre."""
     with session_factory() as db, db.begin():
         clinic = db.scalar(select(Institution).where(Institution.name == "青山村卫生室"))
+        assert clinic is not None
         other = db.scalars(select(Case).where(Case.institution_id == clinic.id).order_by(Case.id)).first()
+        assert other is not None
         centre = db.scalar(select(ReadingCentre).where(ReadingCentre.kind == CentreKind.PATHOLOGY))
+        assert centre is not None
         village = db.scalar(select(User).where(User.username == "village"))
+        assert village is not None
         case = Case(
             institution_id=clinic.id,
             patient_id=other.patient_id,

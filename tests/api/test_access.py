@@ -1,6 +1,7 @@
 """The single role/ownership check: who sees which case, and what is written to the audit log."""
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
@@ -11,14 +12,18 @@ from server.community.models import Institution
 from tests.support.accounts import sign_in
 
 
-def case_of(session_factory, institution_name: str) -> Case:
+def case_of(session_factory: sessionmaker[Session], institution_name: str) -> Case:
     with session_factory() as db:
-        return db.scalars(
+        found = db.scalars(
             select(Case).join(Institution).where(Institution.name == institution_name).order_by(Case.id)
         ).first()
+        assert found is not None
+        return found
 
 
-def test_village_doctor_reads_own_case_and_it_is_audited(client: TestClient, session_factory) -> None:
+def test_village_doctor_reads_own_case_and_it_is_audited(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
     own = case_of(session_factory, "青山村卫生室")
     sign_in(client, "village")
     response = client.get(f"/api/cases/{own.id}")
@@ -35,7 +40,9 @@ def test_village_doctor_reads_own_case_and_it_is_audited(client: TestClient, ses
     assert event is not None and event.username == "village" and event.patient_id == own.patient_id
 
 
-def test_village_doctor_is_refused_another_institutions_case(client: TestClient, session_factory) -> None:
+def test_village_doctor_is_refused_another_institutions_case(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
     other = case_of(session_factory, "石桥村卫生室")
     sign_in(client, "village")
     response = client.get(f"/api/cases/{other.id}")

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
@@ -34,7 +35,7 @@ def endpoints() -> list[tuple[str, str, Access, str]]:
     for route in api_routes():
         assert isinstance(route, Route), f"{route} is not a plain route; the matrix cannot walk it"
         for method in sorted((route.methods or set()) - {"HEAD"}):
-            found.append((route.path, method, route.access, route.name))  # type: ignore[attr-defined]
+            found.append((route.path, method, route.access, route.name))  # type: ignore[attr-defined]  # api_route declares it on Starlette's Route
     return found
 
 
@@ -51,7 +52,7 @@ def concrete(path: str) -> str:
 
 
 @pytest.fixture
-def tokens(session_factory, demo: None) -> dict[Role, str]:
+def tokens(session_factory: sessionmaker[Session], demo: None) -> dict[Role, str]:
     """Fresh bearer sessions per endpoint (logout ends one), made directly rather than by logging in."""
     made = {}
     with transaction(session_factory) as db:
@@ -64,9 +65,9 @@ def tokens(session_factory, demo: None) -> dict[Role, str]:
     return made
 
 
-def endpoint_refusals(session_factory, username: str, endpoint: str) -> int:
+def endpoint_refusals(session_factory: sessionmaker[Session], username: str, endpoint: str) -> int:
     with session_factory() as db:
-        return db.scalar(
+        found = db.scalar(
             select(func.count())
             .select_from(AuditEvent)
             .where(
@@ -76,6 +77,8 @@ def endpoint_refusals(session_factory, username: str, endpoint: str) -> int:
                 AuditEvent.username == username,
             )
         )
+        assert found is not None
+        return found
 
 
 def call(client: TestClient, method: str, path: str, token: str | None = None):
@@ -90,7 +93,9 @@ def call(client: TestClient, method: str, path: str, token: str | None = None):
     endpoints(),
     ids=[f"{method} {path}" for path, method, _access, _name in endpoints()],
 )
-def test_role_by_endpoint(client, session_factory, tokens, path, method, access, name) -> None:
+def test_role_by_endpoint(
+    client: TestClient, session_factory: sessionmaker[Session], tokens, path, method, access, name
+) -> None:
     url = concrete(path)
     anonymous = call(client, method, url)
     assert anonymous.status_code < 500, anonymous.text

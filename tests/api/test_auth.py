@@ -1,14 +1,16 @@
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from server.access.models import AuditEvent
 from server.auth.passwords import hash_password
 from server.community.models import Institution, Role, User
+from server.core.config import Settings
 from server.core.db import transaction
 from tests.support.accounts import DEMO_PASSWORD, sign_in
 
 
-def audit_events(session_factory, **where) -> list[AuditEvent]:
+def audit_events(session_factory: sessionmaker[Session], **where) -> list[AuditEvent]:
     with session_factory() as db:
         query = select(AuditEvent).order_by(AuditEvent.id)
         for name, value in where.items():
@@ -34,7 +36,9 @@ def test_login_me_logout(client: TestClient) -> None:
     assert client.get("/api/auth/me").status_code == 401
 
 
-def test_wrong_password_is_refused_and_audited(client: TestClient, session_factory) -> None:
+def test_wrong_password_is_refused_and_audited(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
     response = client.post("/api/auth/login", json={"username": "radiologist", "password": "wrong-password"})
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_credentials"
@@ -48,7 +52,9 @@ def test_unknown_user_gets_the_same_answer_as_a_wrong_password(client: TestClien
     assert response.json()["error"] == "invalid_credentials"
 
 
-def test_login_is_rate_limited_per_username(client: TestClient, settings, session_factory) -> None:
+def test_login_is_rate_limited_per_username(
+    client: TestClient, settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
     # A user of its own: a demo user locked out for 15 minutes would fail every later test signing in as it.
     with transaction(session_factory) as db:
         db.add(

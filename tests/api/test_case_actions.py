@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx2 as httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from server.access.models import AuditEvent
 from server.cases.models import Report, ReportStatus, SignedReportImmutable
+from server.core.config import Settings
 from server.core.db import transaction
 from tests.support.accounts import add_reader, user_id
 from tests.support.people import IMAGING_REPORT, Person, ok, people
@@ -21,7 +25,7 @@ def notifications(someone: Person, case_id: int) -> list[str]:
     return [n["kind"] for n in ok(someone.get("/api/notifications"))["items"] if n["case"]["id"] == case_id]
 
 
-def test_a_case_goes_from_draft_to_closed_and_every_step_is_recorded(person) -> None:
+def test_a_case_goes_from_draft_to_closed_and_every_step_is_recorded(person: Callable[[str], Person]) -> None:
     village, radiologist = person("village"), person("radiologist")
     case_id = village.new_case()
     assert ok(village.get(f"/api/cases/{case_id}"))["status"] == "draft"
@@ -68,7 +72,9 @@ def test_a_case_goes_from_draft_to_closed_and_every_step_is_recorded(person) -> 
     assert times == sorted(times) and events[-1]["note"] == "已收到报告"
 
 
-def test_returned_for_more_information_then_resubmitted_to_the_same_reader(person) -> None:
+def test_returned_for_more_information_then_resubmitted_to_the_same_reader(
+    person: Callable[[str], Person],
+) -> None:
     village, radiologist = person("village"), person("radiologist")
     case_id = village.new_case()
     village.act(case_id, "submit")
@@ -89,7 +95,9 @@ def test_returned_for_more_information_then_resubmitted_to_the_same_reader(perso
     assert "请补充侧位片" in notes and "已上传侧位片" in notes
 
 
-def test_escalation_to_a_tertiary_expert_for_a_second_opinion(person, session_factory) -> None:
+def test_escalation_to_a_tertiary_expert_for_a_second_opinion(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> None:
     village, ecg, expert = person("village"), person("ecgreader"), person("expert")
     case_id = village.new_case("ecg", "urgent")
     village.act(case_id, "submit")
@@ -113,7 +121,9 @@ def test_escalation_to_a_tertiary_expert_for_a_second_opinion(person, session_fa
     assert ok(expert.get(f"/api/cases/{case_id}"))["status"] == "reported"  # the expert keeps sight of it
 
 
-def test_a_consult_is_addressed_to_a_named_expert(person, session_factory) -> None:
+def test_a_consult_is_addressed_to_a_named_expert(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> None:
     village, expert = person("village"), person("expert")
     case_id = village.new_case("consult")
     unroutable = village.act(case_id, "submit")
@@ -134,7 +144,9 @@ def test_a_consult_is_addressed_to_a_named_expert(person, session_factory) -> No
     assert status_of(expert.act(case_id, "sign")) == "reported"
 
 
-def test_the_dispatcher_assigns_to_a_reader_of_the_centre(person, session_factory) -> None:
+def test_the_dispatcher_assigns_to_a_reader_of_the_centre(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> None:
     second = add_reader(session_factory)
     village, dispatcher, other = person("village"), person("dispatcher"), person(second)
     case_id = village.new_case()
@@ -153,7 +165,7 @@ def test_the_dispatcher_assigns_to_a_reader_of_the_centre(person, session_factor
     assert reassigned["events"][0]["detail"]["previous"] == user_id(session_factory, second)
 
 
-def test_cancel_before_the_report_but_never_after(person) -> None:
+def test_cancel_before_the_report_but_never_after(person: Callable[[str], Person]) -> None:
     village, radiologist = person("village"), person("radiologist")
     draft = village.new_case()
     assert status_of(village.act(draft, "cancel", note="重复申请")) == "cancelled"
@@ -171,7 +183,7 @@ def test_cancel_before_the_report_but_never_after(person) -> None:
     assert "reported" in late.json()["detail"]
 
 
-def test_illegal_transitions_get_409_naming_the_current_state(person) -> None:
+def test_illegal_transitions_get_409_naming_the_current_state(person: Callable[[str], Person]) -> None:
     village, radiologist = person("village"), person("radiologist")
     case_id = village.new_case()
     for action in ("close", "resubmit", "sign", "start_review"):
@@ -186,7 +198,9 @@ def test_illegal_transitions_get_409_naming_the_current_state(person) -> None:
     assert ok(village.get(f"/api/cases/{case_id}"))["status"] == "assigned"  # nothing changed
 
 
-def test_the_wrong_person_gets_403_and_the_refusal_is_audited(person, session_factory) -> None:
+def test_the_wrong_person_gets_403_and_the_refusal_is_audited(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> None:
     village, radiologist, township = person("village"), person("radiologist"), person("township")
     case_id = village.new_case()
     village.act(case_id, "submit")
@@ -211,7 +225,9 @@ def test_the_wrong_person_gets_403_and_the_refusal_is_audited(person, session_fa
     assert ok(village.get(f"/api/cases/{case_id}"))["status"] == "assigned"
 
 
-def test_a_signed_report_is_never_overwritten_an_amendment_is_a_new_version(person, session_factory) -> None:
+def test_a_signed_report_is_never_overwritten_an_amendment_is_a_new_version(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> None:
     village, radiologist = person("village"), person("radiologist")
     case_id = village.new_case()
     village.act(case_id, "submit")
@@ -243,6 +259,7 @@ def test_a_signed_report_is_never_overwritten_an_amendment_is_a_new_version(pers
     # Not even code that bypasses the API can change a signed version.
     with pytest.raises(SignedReportImmutable), transaction(session_factory) as db:
         first = db.scalar(select(Report).where(Report.case_id == case_id, Report.version == 1))
+        assert first is not None
         assert first.status == ReportStatus.SIGNED
         first.content = {"findings": "篡改"}
     with session_factory() as db:
@@ -252,7 +269,7 @@ def test_a_signed_report_is_never_overwritten_an_amendment_is_a_new_version(pers
         )
 
 
-def test_report_templates_per_kind(person) -> None:
+def test_report_templates_per_kind(person: Callable[[str], Person]) -> None:
     reader = person("radiologist")
     keys = {
         kind: [f["key"] for f in ok(reader.get(f"/api/report-templates/{kind}"))["fields"]]
@@ -266,7 +283,7 @@ def test_report_templates_per_kind(person) -> None:
     assert reader.get("/api/report-templates/xray").status_code == 404
 
 
-def test_bad_input_gets_a_clear_4xx(person) -> None:
+def test_bad_input_gets_a_clear_4xx(person: Callable[[str], Person]) -> None:
     village, radiologist = person("village"), person("radiologist")
     case_id = village.new_case()
     unknown = village.act(case_id, "teleport")
@@ -294,7 +311,7 @@ def test_bad_input_gets_a_clear_4xx(person) -> None:
         assert radiologist.get("/api/worklist", **query).status_code == 400
 
 
-def test_worklist_filters_and_sorts(person, village_id: int) -> None:
+def test_worklist_filters_and_sorts(person: Callable[[str], Person], village_id: int) -> None:
     village, radiologist = person("village"), person("radiologist")
     routine = village.new_case()
     urgent = village.new_case(urgency="urgent")
@@ -324,7 +341,7 @@ def test_worklist_filters_and_sorts(person, village_id: int) -> None:
     assert ok(person("ecgreader").get("/api/worklist", kind="imaging"))["items"] == []
 
 
-def test_notifications_are_marked_read_by_their_recipient_only(person) -> None:
+def test_notifications_are_marked_read_by_their_recipient_only(person: Callable[[str], Person]) -> None:
     village, radiologist = person("village"), person("radiologist")
     case_id = village.new_case()
     village.act(case_id, "submit")
@@ -340,7 +357,7 @@ def test_notifications_are_marked_read_by_their_recipient_only(person) -> None:
     assert notification["id"] not in [n["id"] for n in unread]
 
 
-def test_a_draft_is_seen_by_its_readers_only(person) -> None:
+def test_a_draft_is_seen_by_its_readers_only(person: Callable[[str], Person]) -> None:
     village, radiologist, admin = person("village"), person("radiologist"), person("admin")
     case_id = village.new_case()
     ok(village.act(case_id, "submit"))
@@ -359,7 +376,7 @@ def test_a_draft_is_seen_by_its_readers_only(person) -> None:
     assert [r["status"] for r in signed] == ["signed"] and signed[0]["content"] == draft
 
 
-def test_an_urgent_case_is_due_after_the_configured_target(settings, demo) -> None:
+def test_an_urgent_case_is_due_after_the_configured_target(settings: Settings, demo: None) -> None:
     from dataclasses import replace
     from datetime import datetime, timedelta
 

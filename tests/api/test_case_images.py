@@ -1,6 +1,7 @@
 """A case's studies and the annotations readers save on them."""
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from server.cases.models import Case
@@ -10,16 +11,20 @@ from tests.support.dicom_factory import ct_series
 from tests.support.dicomweb import stow
 
 
-def imaging_case(session_factory) -> int:
+def imaging_case(session_factory: sessionmaker[Session]) -> int:
     with session_factory() as db:
-        return db.scalar(
+        found = db.scalar(
             select(Case.id)
             .join(Institution)
             .where(Institution.name == "青山村卫生室", Case.kind == "imaging")
         )
+        assert found is not None
+        return found
 
 
-def test_case_lists_its_studies_and_keeps_annotations(client: TestClient, session_factory) -> None:
+def test_case_lists_its_studies_and_keeps_annotations(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
     case_id = imaging_case(session_factory)
     series = ct_series(n_slices=3, rows=32, cols=32, seed=501, patient_name="王^五")
     assert stow(client, bearer(client, "village"), series, case_id).status_code == 200
@@ -58,7 +63,9 @@ def test_case_lists_its_studies_and_keeps_annotations(client: TestClient, sessio
     assert refused.status_code == 400
 
 
-def test_other_institutions_cannot_read_a_case_s_studies(client: TestClient, session_factory) -> None:
+def test_other_institutions_cannot_read_a_case_s_studies(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
     case_id = imaging_case(session_factory)
     sign_in(client, "township")
     assert client.get(f"/api/cases/{case_id}/studies").status_code == 403

@@ -8,6 +8,7 @@ import time
 
 import httpx2 as httpx
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from server.cases.models import Case, CaseEvent
 from tests.support.accounts import add_reader
@@ -34,7 +35,9 @@ def _claim_together(url: str, case_id: int, readers: list[httpx.Client]) -> list
     return results
 
 
-def test_two_readers_claiming_one_case_at_once_give_one_winner(live_server, session_factory) -> None:
+def test_two_readers_claiming_one_case_at_once_give_one_winner(
+    live_server, session_factory: sessionmaker[Session]
+) -> None:
     platform = live_server.platform
     url = platform.url
     second = add_reader(session_factory)
@@ -68,9 +71,11 @@ def test_two_readers_claiming_one_case_at_once_give_one_winner(live_server, sess
 
         with session_factory() as db:
             case = db.get(Case, case_id)
+            assert case is not None
             claims = db.scalars(
                 select(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.action == "claim")
             ).all()
+            assert case.assigned_to is not None
             assignee = case.assigned_to.username
         assert assignee == ("radiologist", second)[winner]
         assert len(claims) == 1 and claims[0].actor_id == case.assigned_to_id

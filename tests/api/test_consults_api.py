@@ -6,14 +6,18 @@ import base64
 import hashlib
 import hmac
 import time
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from server.access.models import AuditEvent
 from server.api.app import create_app as create_api
 from server.consults.models import ConsultSession
+from server.core.config import Settings
 from tests.support.consult import (
     bearer,
     new_teaching_session,
@@ -26,7 +30,9 @@ from tests.support.consult import (
 
 
 @pytest.fixture(scope="module")
-def recorded_consult(settings, app, session_factory) -> tuple[int, int]:
+def recorded_consult(
+    settings: Settings, app: Starlette, session_factory: sessionmaker[Session]
+) -> tuple[int, int]:
     """(case id, session id) of a consult held through the real signalling server: 3 viewer events, 1 chat."""
     case_id = village_case_id(session_factory)
     room = f"/ws/rooms/case-{case_id}"
@@ -35,33 +41,36 @@ def recorded_consult(settings, app, session_factory) -> tuple[int, int]:
         client.websocket_connect(room, headers=bearer(app, "radiologist")) as host,
     ):
         session_id = host.receive_json()["room"]["session_id"]
-        for frame in (
+        frames: tuple[dict[str, Any], ...] = (
             {"type": "viewer", "event": {"kind": "open", "target": {"type": "study", "id": "1.2.840.1"}}},
             {"type": "chat", "text": "请看第12层"},
             {"type": "viewer", "event": {"kind": "slice", "index": 12}},
             {"type": "viewer", "event": {"kind": "window", "center": -600, "width": 1500}},
-        ):
+        )
+        for frame in frames:
             host.send_json(frame)
             next_of(host, frame["type"])
     return case_id, session_id  # the lifespan's end drained the event writer
 
 
-def get(client: TestClient, app, username: str, path: str):
+def get(client: TestClient, app: Starlette, username: str, path: str):
     return client.get(path, headers=bearer(app, username))
 
 
 def test_events_are_listed_in_order_and_the_read_is_audited(
-    client, app, session_factory, recorded_consult
+    client: TestClient, app: Starlette, session_factory: sessionmaker[Session], recorded_consult
 ) -> None:
     _case_id, session_id = recorded_consult
 
     def reads() -> int:
         with session_factory() as db:
-            return db.scalar(
+            found = db.scalar(
                 select(func.count())
                 .select_from(AuditEvent)
                 .where(AuditEvent.action == "consult_events_read", AuditEvent.resource_id == str(session_id))
             )
+            assert found is not None
+            return found
 
     before = reads()
     response = get(client, app, "village", f"/api/consults/{session_id}/events")
@@ -82,7 +91,9 @@ def test_events_are_listed_in_order_and_the_read_is_audited(
     assert reads() == before + 2
 
 
-def test_sessions_are_listed_to_those_who_see_the_case(client, app, recorded_consult) -> None:
+def test_sessions_are_listed_to_those_who_see_the_case(
+    client: TestClient, app: Starlette, recorded_consult
+) -> None:
     case_id, session_id = recorded_consult
     listed = get(client, app, "radiologist", f"/api/consults?case_id={case_id}").json()["sessions"]
     assert session_id in [s["id"] for s in listed] and {s["case_id"] for s in listed} == {case_id}
@@ -94,7 +105,7 @@ def test_sessions_are_listed_to_those_who_see_the_case(client, app, recorded_con
 
 
 def test_a_trainee_reads_a_teaching_round_without_the_original_ids(
-    settings, client, app, session_factory
+    settings: Settings, client: TestClient, app: Starlette, session_factory: sessionmaker[Session]
 ) -> None:
     teaching_id = new_teaching_session(session_factory, "读片教学")
     shape = {"type": "line", "points": [[0, 0], [3, 4]]}
@@ -122,7 +133,7 @@ def test_a_trainee_reads_a_teaching_round_without_the_original_ids(
 @pytest.mark.parametrize(
     "query", ["case_id=abc", "case_id=-1", "teaching_session_id=99999999999", "after=1e3"]
 )
-def test_bad_queries_get_a_400(client, app, recorded_consult, query) -> None:
+def test_bad_queries_get_a_400(client: TestClient, app: Starlette, recorded_consult, query) -> None:
     _case_id, session_id = recorded_consult
     path = (
         f"/api/consults/{session_id}/events?{query}"
@@ -133,7 +144,9 @@ def test_bad_queries_get_a_400(client, app, recorded_consult, query) -> None:
     assert response.status_code == 400 and response.json()["error"] == "invalid_query"
 
 
-def test_rtc_config_signs_turn_for_the_caller(settings, session_factory) -> None:
+def test_rtc_config_signs_turn_for_the_caller(
+    settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
     secret = "s3cret-of-coturn"
     rtc = {"turn_urls": ("turn:10.0.0.5:3478?transport=udp",), "turn_secret": secret, "turn_ttl_seconds": 900}
     api = create_api(with_rtc(settings, **rtc))
@@ -153,12 +166,13 @@ def test_rtc_config_signs_turn_for_the_caller(settings, session_factory) -> None
         assert client.get("/api/rtc/config").status_code == 401
 
 
-def test_with_nothing_configured_peers_use_host_candidates(client, app) -> None:
+def test_with_nothing_configured_peers_use_host_candidates(client: TestClient, app: Starlette) -> None:
     assert get(client, app, "radiologist", "/api/rtc/config").json()["ice_servers"] == []
 
 
-def test_a_session_row_per_occupation(session_factory, recorded_consult) -> None:
+def test_a_session_row_per_occupation(session_factory: sessionmaker[Session], recorded_consult) -> None:
     _case_id, session_id = recorded_consult
     with session_factory() as db:
         row = db.get(ConsultSession, session_id)
+        assert row is not None and row.ended_at is not None
         assert row.room == f"case-{row.case_id}" and row.started_at <= row.ended_at

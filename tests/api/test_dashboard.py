@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
 
 from server.access.actor import Actor
 from server.auth.passwords import hash_password
@@ -267,9 +268,10 @@ def record_teaching_and_outreach(admin: Person, built: Built) -> None:
         created = admin.post("/api/teaching-sessions", body)
         assert created.status_code == 201, created.text
         for trainee in attendees:
+            assert held is not None  # only held sessions have attendees
             attended = admin.put(
                 f"/api/teaching-sessions/{created.json()['id']}/attendance/{ids[trainee]}",
-                {"joined_at": held.isoformat(), "left_at": (held + H).isoformat()},  # type: ignore[union-attr]
+                {"joined_at": held.isoformat(), "left_at": (held + H).isoformat()},
             )
             assert attended.status_code == 200, attended.text
     days = [
@@ -289,7 +291,7 @@ def record_teaching_and_outreach(admin: Person, built: Built) -> None:
 
 
 @pytest.fixture(scope="module")
-def played(app, session_factory) -> Iterator[Played]:
+def played(app: Starlette, session_factory: sessionmaker[Session]) -> Iterator[Played]:
     with transaction(session_factory) as db:
         built = build_community(db)
     clients = people(app)
@@ -487,7 +489,9 @@ def board(admin: Person, month: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("month", [APRIL, MARCH])
-def test_every_figure_equals_a_direct_sql_count(played, session_factory, month) -> None:
+def test_every_figure_equals_a_direct_sql_count(
+    played, session_factory: sessionmaker[Session], month
+) -> None:
     shown = board(played.people["admin"], month)
     assert shown["month"] == month and shown["community"]["id"] == played.community_id
     with session_factory() as db:
@@ -563,7 +567,9 @@ def test_the_csv_carries_the_same_numbers(played) -> None:
             assert bars == {p["label"]: cell(p["value"]) for p in series["points"]}
 
 
-def test_another_community_sees_only_its_own(played, person, session_factory) -> None:
+def test_another_community_sees_only_its_own(
+    played, person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> None:
     demo = ok(person("admin").get("/api/dashboard", month=APRIL))
     assert demo["community"]["id"] != played.community_id
     with session_factory() as db:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from server.access.models import AuditEvent
@@ -11,7 +12,7 @@ from tests.support.accounts import sign_in
 
 
 def test_dispatcher_lists_the_readers_of_a_centre_and_a_reader_the_experts(
-    client: TestClient, session_factory
+    client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
     with session_factory() as db:
         imaging = db.scalar(select(ReadingCentre.id).where(ReadingCentre.name == "影像诊断中心"))
@@ -31,7 +32,7 @@ def test_dispatcher_lists_the_readers_of_a_centre_and_a_reader_the_experts(
 
 
 def test_village_doctor_finds_own_patients_only_and_the_search_is_audited(
-    client: TestClient, session_factory
+    client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
     sign_in(client, "village")
     found = client.get("/api/patients", params={"q": "张"}).json()["items"]
@@ -51,6 +52,7 @@ def test_village_doctor_finds_own_patients_only_and_the_search_is_audited(
         event = db.scalars(
             select(AuditEvent).where(AuditEvent.action == "patient_search").order_by(AuditEvent.id.desc())
         ).first()
+        assert event is not None
     assert event.username == "village"
 
 

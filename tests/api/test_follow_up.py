@@ -4,8 +4,11 @@ referral up), filters the list by colour and re-triages with a reason, each chan
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support.people import Person, ok
 from tests.support.referrals import (
@@ -32,7 +35,9 @@ def discharge_plan(colour: str = "red") -> dict[str, Any]:
     }
 
 
-def treated_referral(person, session_factory) -> tuple[Person, Person, int]:
+def treated_referral(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> tuple[Person, Person, int]:
     """A referral up seen and treated at the county hospital: (village doctor, internist, id)."""
     village, _office, referral_id = booked_referral(person, session_factory)
     internist = person("internist")
@@ -46,7 +51,9 @@ def entries(village: Person, **params: Any) -> dict[int, dict[str, Any]]:
     return {e["referral"]["id"]: e for e in ok(village.get("/api/follow-up", **params))["items"]}
 
 
-def test_a_patient_referred_down_joins_the_village_follow_up_list(person, session_factory) -> None:
+def test_a_patient_referred_down_joins_the_village_follow_up_list(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> None:
     village, internist, up_id = treated_referral(person, session_factory)
 
     sent = internist.post(f"/api/referrals/{up_id}/down", discharge_plan("red"))
@@ -101,7 +108,9 @@ def test_a_patient_referred_down_joins_the_village_follow_up_list(person, sessio
     )
 
 
-def test_referral_down_needs_a_plan_the_right_doctor_and_the_right_moment(person, session_factory) -> None:
+def test_referral_down_needs_a_plan_the_right_doctor_and_the_right_moment(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> None:
     village, internist, up_id = treated_referral(person, session_factory)
     plan = discharge_plan()
     for broken in (
@@ -122,7 +131,9 @@ def test_referral_down_needs_a_plan_the_right_doctor_and_the_right_moment(person
     assert internist.post(f"/api/referrals/{fresh}/down", plan).status_code == 409
 
 
-def test_the_follow_up_list_is_the_unit_s_own(person, session_factory) -> None:
+def test_the_follow_up_list_is_the_unit_s_own(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> None:
     village, internist, up_id = treated_referral(person, session_factory)
     down_id = internist.post(f"/api/referrals/{up_id}/down", discharge_plan("green")).json()["id"]
     assert state_after(village, down_id, "receive") == "received"
@@ -142,7 +153,7 @@ def test_the_follow_up_list_is_the_unit_s_own(person, session_factory) -> None:
     assert village.get("/api/follow-up", colour="pink").status_code == 400
 
 
-def test_the_demo_village_doctor_follows_up_a_yellow_patient(person) -> None:
+def test_the_demo_village_doctor_follows_up_a_yellow_patient(person: Callable[[str], Person]) -> None:
     village = person("village")
     demo = [
         e

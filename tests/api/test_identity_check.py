@@ -4,16 +4,19 @@ typos), a mismatch refused and audited, and a check valid for one user and refer
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
 
 from server.access.models import AuditEvent
 from server.core.clock import FixedClock
 from server.patients.identity import InvalidIdentifier, validate_national_id
 from server.referrals.models import IdentityCheck
+from tests.support.people import Person
 from tests.support.referrals import (
     HEALTH_CARD,
     NATIONAL_ID,
@@ -25,14 +28,14 @@ from tests.support.referrals import (
 
 
 @pytest.fixture
-def clock(app, monkeypatch) -> Iterator[FixedClock]:
+def clock(app: Starlette, monkeypatch: pytest.MonkeyPatch) -> Iterator[FixedClock]:
     """The app's clock, standing still until the test moves it."""
     fixed = FixedClock(datetime.now(UTC))
     monkeypatch.setattr(app.state, "clock", fixed, raising=False)
     yield fixed
 
 
-def checks(session_factory, referral_id: int) -> list[IdentityCheck]:
+def checks(session_factory: sessionmaker[Session], referral_id: int) -> list[IdentityCheck]:
     with session_factory() as db:
         return list(
             db.scalars(
@@ -68,7 +71,9 @@ def test_every_single_digit_typo_and_adjacent_swap_in_a_national_id_is_caught() 
             validate_national_id(wrong)
 
 
-def test_the_record_stays_closed_until_the_identity_is_confirmed(person, session_factory) -> None:
+def test_the_record_stays_closed_until_the_identity_is_confirmed(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> None:
     _village, office, referral_id = booked_referral(person, session_factory)
     internist = person("internist")
 
@@ -87,7 +92,9 @@ def test_the_record_stays_closed_until_the_identity_is_confirmed(person, session
     assert office.get(f"/api/referrals/{referral_id}").status_code == 403
 
 
-def test_a_mismatch_is_refused_recorded_and_audited(person, session_factory) -> None:
+def test_a_mismatch_is_refused_recorded_and_audited(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> None:
     _village, _office, referral_id = booked_referral(person, session_factory)
     internist = person("internist")
 
@@ -116,7 +123,9 @@ def test_a_mismatch_is_refused_recorded_and_audited(person, session_factory) -> 
     assert all(OTHER_NATIONAL_ID not in str(e.detail) for e in audited)  # the typed number is not logged
 
 
-def test_a_typo_in_the_check_digit_is_caught_before_comparing(person, session_factory) -> None:
+def test_a_typo_in_the_check_digit_is_caught_before_comparing(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> None:
     _village, _office, referral_id = booked_referral(person, session_factory)
     internist = person("internist")
     typo = NATIONAL_ID[:15] + "3" + NATIONAL_ID[16:]  # one digit of the sequence number
@@ -128,7 +137,9 @@ def test_a_typo_in_the_check_digit_is_caught_before_comparing(person, session_fa
     assert check_identity(internist, referral_id, HEALTH_CARD, "passport").status_code == 400
 
 
-def test_a_check_holds_for_twelve_hours(person, session_factory, clock) -> None:
+def test_a_check_holds_for_twelve_hours(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session], clock
+) -> None:
     _village, _office, referral_id = booked_referral(person, session_factory)
     internist = person("internist")
     confirmed = check_identity(internist, referral_id).json()
@@ -140,7 +151,9 @@ def test_a_check_holds_for_twelve_hours(person, session_factory, clock) -> None:
     assert expired.status_code == 403 and expired.json()["error"] == "identity_check_required"
 
 
-def test_guessing_is_stopped_after_five_failures(person, session_factory) -> None:
+def test_guessing_is_stopped_after_five_failures(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> None:
     _village, _office, referral_id = booked_referral(person, session_factory)
     internist = person("internist")
     for n in range(5):
@@ -149,7 +162,9 @@ def test_guessing_is_stopped_after_five_failures(person, session_factory) -> Non
     assert stopped.status_code == 429 and stopped.json()["error"] == "too_many_identity_checks"
 
 
-def test_the_referring_doctor_needs_no_check_and_the_admin_does(person, session_factory) -> None:
+def test_the_referring_doctor_needs_no_check_and_the_admin_does(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> None:
     village, _office, referral_id = booked_referral(person, session_factory)
     assert village.get(f"/api/referrals/{referral_id}").status_code == 200
     admin = person("admin")

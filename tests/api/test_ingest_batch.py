@@ -12,6 +12,8 @@ from pathlib import Path
 import pydicom
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from server.access.models import AuditEvent
@@ -51,18 +53,18 @@ def _uid(data: bytes) -> tuple[str, str, str]:
     return ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID
 
 
-def _instances(session_factory, sop_uids: list[str]) -> dict[str, DicomInstance]:
+def _instances(session_factory: sessionmaker[Session], sop_uids: list[str]) -> dict[str, DicomInstance]:
     with session_factory() as db:
         query = select(DicomInstance).where(DicomInstance.sop_uid.in_(sop_uids))
         return {instance.sop_uid: instance for instance in db.scalars(query)}
 
 
 def test_bad_part_in_the_middle_stores_the_good_parts_and_nothing_of_it(
-    client: TestClient, session_factory
+    app: Starlette, client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
     good_first, cut, good_last = ct_series(n_slices=3, rows=64, cols=64, seed=3101, patient_name="赵^一")
     with session_factory() as db:
-        files_before = db.scalar(select(func.count()).select_from(StoredFile))
+        files_before = db.scalars(select(func.count()).select_from(StoredFile)).one()
 
     response = stow(client, bearer(client, "village"), [good_first, truncated(cut), good_last])
 
@@ -73,7 +75,7 @@ def test_bad_part_in_the_middle_stores_the_good_parts_and_nothing_of_it(
     assert failure["00000902"]["Value"][0].startswith("part 2: truncated")
     indexed = _instances(session_factory, [_uid(d)[2] for d in (good_first, cut, good_last)])
     assert set(indexed) == {_uid(good_first)[2], _uid(good_last)[2]}
-    store = client.app.state.store
+    store = app.state.store
     assert [store.read_bytes(instance_key(*_uid(d))) for d in (good_first, good_last)] == [
         good_first,
         good_last,
@@ -92,7 +94,7 @@ def test_bad_part_in_the_middle_stores_the_good_parts_and_nothing_of_it(
 
 
 def test_one_request_sending_an_instance_twice_gets_a_duplicate_and_a_kept_conflict(
-    client: TestClient, session_factory
+    app: Starlette, client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
     (original,) = ct_series(n_slices=1, rows=64, cols=64, seed=3202, patient_name="冯^二")
     altered = original[:-8] + bytes(8)  # same UIDs, other pixel bytes
@@ -112,11 +114,15 @@ def test_one_request_sending_an_instance_twice_gets_a_duplicate_and_a_kept_confl
             db.scalar(select(func.count()).select_from(DicomConflict).where(DicomConflict.sop_uid == sop))
             == 1
         )
-    assert client.app.state.store.read_bytes(instance_key(*_uid(original))) == original
+    assert app.state.store.read_bytes(instance_key(*_uid(original))) == original
 
 
 def test_crash_between_store_and_index_acknowledges_nothing_and_a_resend_stores_all(
-    client: TestClient, settings: Settings, session_factory, village_id: int, tmp_path: Path
+    client: TestClient,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    village_id: int,
+    tmp_path: Path,
 ) -> None:
     series = ct_series(n_slices=4, rows=64, cols=64, seed=3303, patient_name="孙^三")
     paths = []

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
@@ -51,7 +52,7 @@ INT_FIELDS = sorted(
         name
         for route in api_routes()
         if getattr(route, "body_model", None) is not None
-        for name in integer_properties(route.body_model.model_json_schema())  # type: ignore[attr-defined]
+        for name in integer_properties(route.body_model.model_json_schema())  # type: ignore[attr-defined]  # api_route declares it on Starlette's Route
     }
 )
 QUERY = {
@@ -72,9 +73,9 @@ def admitted_endpoints() -> list[tuple[str, str, str]]:
     found = []
     for route in api_routes():
         assert isinstance(route, Route)
-        if route.path.endswith("/stream") or route.access.is_public:  # type: ignore[attr-defined]
+        if route.path.endswith("/stream") or route.access.is_public:  # type: ignore[attr-defined]  # api_route declares it on Starlette's Route
             continue
-        role = next(r for r in USER_OF_ROLE if route.access.allows(r))  # type: ignore[attr-defined]
+        role = next(r for r in USER_OF_ROLE if route.access.allows(r))  # type: ignore[attr-defined]  # api_route declares it on Starlette's Route
         for method in sorted((route.methods or set()) - {"HEAD"}):
             found.append((route.path, method, USER_OF_ROLE[role]))
     return found
@@ -85,10 +86,11 @@ def filled(path: str, number: int, text: str) -> str:
 
 
 @pytest.fixture
-def token(session_factory, demo):
+def token(session_factory: sessionmaker[Session], demo: None):
     def make(username: str) -> str:
         with transaction(session_factory) as db:
             user = db.scalar(select(User).where(User.username == username))
+            assert user is not None
             made, _ = create_session(db, user, lifetime=timedelta(hours=1), ip=None, user_agent="fuzz")
             return made
 

@@ -6,6 +6,7 @@ import re
 
 from openapi_spec_validator import validate
 from starlette.routing import Route
+from starlette.testclient import TestClient
 
 from server.api.app import api_routes
 from server.api.openapi import undeclared
@@ -15,7 +16,7 @@ from tests.support.accounts import sign_in
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 
 
-def described(client) -> dict:
+def described(client: TestClient) -> dict:
     response = client.get("/api/openapi.json")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/json")
@@ -34,7 +35,7 @@ def declared_operations() -> set[tuple[str, str]]:
     return found
 
 
-def test_the_document_is_valid_openapi_and_lists_every_route(client) -> None:
+def test_the_document_is_valid_openapi_and_lists_every_route(client: TestClient) -> None:
     document = described(client)  # public: no sign-in
     validate(document)
     assert document["openapi"].startswith("3.1")
@@ -44,7 +45,7 @@ def test_the_document_is_valid_openapi_and_lists_every_route(client) -> None:
     assert len(operation_ids) == len(set(operation_ids))
 
 
-def test_operations_name_the_roles_their_rule_allows(client) -> None:
+def test_operations_name_the_roles_their_rule_allows(client: TestClient) -> None:
     paths = described(client)["paths"]
     dashboard = paths["/api/dashboard"]["get"]
     assert dashboard["x-roles"] == ["admin"] and dashboard["x-access"] == "roles"
@@ -82,7 +83,7 @@ def test_operations_name_the_roles_their_rule_allows(client) -> None:
     )
 
 
-def test_the_document_reads_the_same_signed_in(client) -> None:
+def test_the_document_reads_the_same_signed_in(client: TestClient) -> None:
     anonymous = described(client)
     sign_in(client, "auditor")
     assert described(client) == anonymous
@@ -93,7 +94,7 @@ def test_the_document_reads_the_same_signed_in(client) -> None:
 STILL_UNTYPED: set[str] = set()
 
 
-def test_every_json_body_and_answer_has_a_schema(client) -> None:
+def test_every_json_body_and_answer_has_a_schema(client: TestClient) -> None:
     document = described(client)
     lacking: dict[str, list[str]] = {}
     for line in undeclared(document):

@@ -1,15 +1,18 @@
 """/readyz reports each dependency and fails clearly when the S3 server goes away."""
 
+from pathlib import Path
+
 import pytest
 from starlette.testclient import TestClient
 
 from server.api.app import create_app
+from server.core.config import Settings
 from tests.support.s3server import S3Server
 from tests.support.settings import make_settings
 
 
 @pytest.fixture
-def s3_app(settings, tmp_path):
+def s3_app(settings: Settings, tmp_path: Path):
     with S3Server() as s3:
         s3_settings = make_settings(
             tmp_path,
@@ -45,7 +48,7 @@ def test_readyz_reports_each_dependency_and_the_s3_outage(s3_app) -> None:
     assert client.get("/healthz").status_code == 200  # alive, just not ready
 
 
-def test_readyz_fails_when_the_broker_is_unreachable(settings, tmp_path) -> None:
+def test_readyz_fails_when_the_broker_is_unreachable(settings: Settings, tmp_path: Path) -> None:
     broken = make_settings(
         tmp_path, TELEMED_DATABASE_URL=settings.database_url, TELEMED_BROKER_URL="redis://127.0.0.1:1/0"
     )

@@ -9,10 +9,12 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 import httpx2 as httpx
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from server.access.models import AuditEvent
 from server.auth.passwords import hash_password
@@ -60,7 +62,7 @@ def signed_imaging_case(village: Person, radiologist: Person) -> int:
     return case_id
 
 
-def test_the_whole_way_up(person, session_factory) -> None:
+def test_the_whole_way_up(person: Callable[[str], Person], session_factory: sessionmaker[Session]) -> None:
     village, office, internist = person("village"), person("referral"), person("internist")
     county = county_id(session_factory)
     case_id = signed_imaging_case(village, person("radiologist"))
@@ -154,7 +156,9 @@ def test_the_whole_way_up(person, session_factory) -> None:
     } <= actions
 
 
-def test_only_a_family_doctor_s_referral_carries_two_free_three_priority(person, session_factory) -> None:
+def test_only_a_family_doctor_s_referral_carries_two_free_three_priority(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> None:
     """两免三优先 is for patients their grassroots family doctor refers; the county hospital's own do not get it."""
     township = person("township")
     assert refer_up(township, referable_case(township), county_id(session_factory))["priority"] == (
@@ -165,7 +169,9 @@ def test_only_a_family_doctor_s_referral_carries_two_free_three_priority(person,
     assert refer_up(county_doctor, referable_case(county_doctor), tertiary)["priority"] == []
 
 
-def test_booking_stops_at_the_reserved_quota(person, session_factory) -> None:
+def test_booking_stops_at_the_reserved_quota(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> None:
     village, office = person("village"), person("referral")
     county = county_id(session_factory)
     slot = publish(office, county, capacity=3)  # 30% of 3, rounded up: one slot for the grassroots
@@ -177,15 +183,17 @@ def test_booking_stops_at_the_reserved_quota(person, session_factory) -> None:
     refused = act(office, second, "book", slot_id=slot["id"])
     assert refused.status_code == 409 and refused.json()["error"] == "quota_exhausted"
     with session_factory() as db:
-        assert db.get(ReferralSlot, slot["id"]).booked == 1
-        assert db.get(Referral, second).state == "received"
+        assert db.get_one(ReferralSlot, slot["id"]).booked == 1
+        assert db.get_one(Referral, second).state == "received"
 
     # Cancelling the booked referral gives its slot back to the next patient.
     assert state_after(village, first, "cancel", note="患者改期") == "cancelled"
     assert state_after(office, second, "book", slot_id=slot["id"]) == "booked"
 
 
-def test_the_reserved_share_is_configurable_per_institution(person, session_factory) -> None:
+def test_the_reserved_share_is_configurable_per_institution(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> None:
     office, admin, village = person("referral"), person("admin"), person("village")
     county = county_id(session_factory)
     try:
@@ -209,7 +217,9 @@ def test_the_reserved_share_is_configurable_per_institution(person, session_fact
     assert village.get("/api/referral-slots", institution_id=county).status_code == 200
 
 
-def test_illegal_moves_are_409(person, session_factory) -> None:
+def test_illegal_moves_are_409(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> None:
     village, office = person("village"), person("referral")
     internist = person("internist")
     county = county_id(session_factory)
@@ -239,7 +249,9 @@ def test_illegal_moves_are_409(person, session_factory) -> None:
     assert act(office, declined_id, "book", slot_id=slot["id"]).status_code == 409
 
 
-def test_wrong_people_are_refused_and_it_is_audited(person, session_factory) -> None:
+def test_wrong_people_are_refused_and_it_is_audited(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> None:
     village, office, internist = person("village"), person("referral"), person("internist")
     referral_id = refer_up(village, referable_case(village), county_id(session_factory))["id"]
 
@@ -279,7 +291,9 @@ def test_wrong_people_are_refused_and_it_is_audited(person, session_factory) -> 
     assert referral_id not in [r["id"] for r in ok(person(other).get("/api/referrals"))["items"]]
 
 
-def test_a_referral_must_go_up_and_name_its_patient(person, session_factory) -> None:
+def test_a_referral_must_go_up_and_name_its_patient(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> None:
     village = person("village")
     township = institution_id(session_factory, "青山乡卫生院")
     shiqiao = institution_id(session_factory, "石桥村卫生室")
@@ -298,7 +312,7 @@ def test_a_referral_must_go_up_and_name_its_patient(person, session_factory) -> 
     assert village.post("/api/referrals", {"case_id": case_id}).status_code == 400
 
 
-def add_user(session_factory, role: Role, institution: int) -> str:
+def add_user(session_factory: sessionmaker[Session], role: Role, institution: int) -> str:
     username = f"{role.value}-{uuid.uuid4().hex[:6]}"
     with transaction(session_factory) as db:
         db.add(
@@ -336,7 +350,7 @@ def _book_together(
 
 
 def test_two_offices_booking_the_last_reserved_slot_at_once_give_one_winner(
-    live_server, session_factory
+    live_server, session_factory: sessionmaker[Session]
 ) -> None:
     platform = live_server.platform
     url = platform.url
@@ -390,8 +404,8 @@ def test_two_offices_booking_the_last_reserved_slot_at_once_give_one_winner(
         (_s0, start0, end0), (_s1, start1, end1) = results
         overlaps += start0 < end1 and start1 < end0  # both requests were in flight together
         with session_factory() as db:
-            assert db.get(ReferralSlot, slot["id"]).booked == 1
-            states = sorted(db.get(Referral, r).state.value for r in referrals)
+            assert db.get_one(ReferralSlot, slot["id"]).booked == 1
+            states = sorted(db.get_one(Referral, r).state.value for r in referrals)
             books = db.scalars(
                 select(ReferralEvent).where(
                     ReferralEvent.referral_id.in_(referrals), ReferralEvent.action == "book"
@@ -403,7 +417,9 @@ def test_two_offices_booking_the_last_reserved_slot_at_once_give_one_winner(
         client.close()
 
 
-def test_demo_has_an_office_a_week_of_slots_and_a_referral_being_booked(person, session_factory) -> None:
+def test_demo_has_an_office_a_week_of_slots_and_a_referral_being_booked(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> None:
     office = person("referral")
     county = county_id(session_factory)
     staff = ok(office.get(f"/api/institutions/{county}/referral-office"))["items"]

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from pypdf import PdfReader
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from server.access.models import AuditEvent
 from server.cases.models import CaseKind
 from server.cases.report_pdf import PrintedReport, Section, render
 from tests.support.accounts import user_id
-from tests.support.people import IMAGING_REPORT, ok
+from tests.support.people import IMAGING_REPORT, Person, ok
 
 CST = ZoneInfo("Asia/Shanghai")
 NATIONAL_ID = "110101195803141228"
@@ -29,7 +31,7 @@ def squeeze(text: str) -> str:
     return "".join(text.split())
 
 
-def reported_case(person) -> int:
+def reported_case(person: Callable[[str], Person]) -> int:
     """A village doctor's chest film for 张秀英, read and signed by the county's radiologist."""
     village, radiologist = person("village"), person("radiologist")
     patient = {"name": "张秀英", "sex": "F", "birth_date": "1958-03-14", "national_id": NATIONAL_ID}
@@ -43,7 +45,7 @@ def reported_case(person) -> int:
 
 
 def test_a_signed_report_prints_with_its_institution_patient_sections_and_signer(
-    person, session_factory
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
 ) -> None:
     case_id = reported_case(person)
     village = person("village")
@@ -76,7 +78,9 @@ def test_a_signed_report_prints_with_its_institution_patient_sections_and_signer
     assert printed[-1].detail == {"case_id": case_id, "version": 1}
 
 
-def test_an_amendment_prints_as_its_own_version_and_the_first_stays_as_signed(person) -> None:
+def test_an_amendment_prints_as_its_own_version_and_the_first_stays_as_signed(
+    person: Callable[[str], Person],
+) -> None:
     case_id = reported_case(person)
     radiologist = person("radiologist")
     amended = {**IMAGING_REPORT, "impression": "右下肺炎，合并少量胸腔积液。"}
@@ -95,7 +99,7 @@ def ok_pdf(someone, case_id: int, version: int) -> bytes:
     return response.content
 
 
-def test_a_draft_does_not_print_and_a_missing_version_is_404(person) -> None:
+def test_a_draft_does_not_print_and_a_missing_version_is_404(person: Callable[[str], Person]) -> None:
     village, radiologist = person("village"), person("radiologist")
     case_id = village.new_case("imaging")
     ok(village.act(case_id, "submit"))
@@ -109,7 +113,9 @@ def test_a_draft_does_not_print_and_a_missing_version_is_404(person) -> None:
     assert radiologist.get("/api/cases/987654321/reports/1/pdf").status_code == 404
 
 
-def test_who_cannot_see_the_case_cannot_print_it_and_the_refusal_is_audited(person, session_factory) -> None:
+def test_who_cannot_see_the_case_cannot_print_it_and_the_refusal_is_audited(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> None:
     case_id = reported_case(person)
     for outsider in ("ecgreader", "expert", "township"):  # another centre, no relation, another clinic
         refused = person(outsider).get(f"/api/cases/{case_id}/reports/1/pdf")

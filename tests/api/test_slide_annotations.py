@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from server.access.models import AuditEvent
@@ -19,7 +21,9 @@ SQUARE = {
 
 
 @pytest.fixture(scope="module")
-def slide_id(app, pathology_case, tmp_path_factory) -> int:
+def slide_id(
+    app: Starlette, pathology_case: tuple[int, int], tmp_path_factory: pytest.TempPathFactory
+) -> int:
     case_id, _patient = pathology_case
     tiff = wsi_factory.pyramidal_tiff(tmp_path_factory.mktemp("annotated") / "a.tiff", 1000, 800).read_bytes()
     with TestClient(app, client=("10.91.0.1", 40000)) as village:
@@ -29,7 +33,7 @@ def slide_id(app, pathology_case, tmp_path_factory) -> int:
 
 
 def test_pathologist_saves_a_line_and_a_polygon_measured_in_microns(
-    client: TestClient, slide_id, session_factory
+    client: TestClient, slide_id, session_factory: sessionmaker[Session]
 ) -> None:
     csrf = sign_in(client, "pathologist")
     saved = client.post(

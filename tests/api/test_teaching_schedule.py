@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
 from server.core.db import transaction
 from server.core.orm import utcnow
 from server.teaching.models import TeachingSession
@@ -14,11 +18,13 @@ from tests.support.consult import bearer, new_teaching_session
 def _at(session_factory: Any, title: str, offset: timedelta) -> int:
     session_id = new_teaching_session(session_factory, title)
     with transaction(session_factory) as db:
-        db.get(TeachingSession, session_id).scheduled_at = utcnow() + offset
+        db.get_one(TeachingSession, session_id).scheduled_at = utcnow() + offset
     return session_id
 
 
-def test_members_see_what_is_on_now_and_soon(client, app, session_factory) -> None:
+def test_members_see_what_is_on_now_and_soon(
+    client: TestClient, app: Starlette, session_factory: sessionmaker[Session]
+) -> None:
     soon = _at(session_factory, "明日教学查房：胸痛心电图", timedelta(days=1))
     now = _at(session_factory, "正在进行：肺结节读片", timedelta(hours=-1))
     past = _at(session_factory, "上周的查房", timedelta(days=-2))

@@ -20,12 +20,14 @@ import httpx2 as httpx
 import pydicom
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 from tusclient.client import TusClient
 
 from server.access.models import AuditEvent
 from server.cases.models import Case, StoredFile
 from server.community.models import Institution
+from server.core.config import Settings
 from server.core.orm import utcnow
 from server.dicom.models import DicomInstance, DicomStudy
 from server.storage import open_store
@@ -53,19 +55,21 @@ def sop_uid(data: bytes) -> str:
     return str(pydicom.dcmread(io.BytesIO(data)).SOPInstanceUID)
 
 
-def count(session_factory, model) -> int:
+def count(session_factory: sessionmaker[Session], model) -> int:
     with session_factory() as db:
-        return db.scalar(select(func.count()).select_from(model))
+        found = db.scalar(select(func.count()).select_from(model))
+        assert found is not None
+        return found
 
 
-def stored_bytes(session_factory, store, sop: str) -> bytes:
+def stored_bytes(session_factory: sessionmaker[Session], store, sop: str) -> bytes:
     with session_factory() as db:
         instance = db.scalar(select(DicomInstance).where(DicomInstance.sop_uid == sop))
         assert instance is not None, f"instance {sop} not indexed"
         return store.read_bytes(instance.stored_file.object_key)
 
 
-def audit_actions(session_factory, resource_id: str) -> list[str]:
+def audit_actions(session_factory: sessionmaker[Session], resource_id: str) -> list[str]:
     with session_factory() as db:
         return list(
             db.scalars(
@@ -75,17 +79,19 @@ def audit_actions(session_factory, resource_id: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def store(settings):
+def store(settings: Settings):
     return open_store(settings)
 
 
 @pytest.fixture(scope="module")
-def other_case(session_factory) -> int:
+def other_case(session_factory: sessionmaker[Session]) -> int:
     """The village clinic's ECG case: uploads attach to it and leave the shared CT case as other tests expect."""
     with session_factory() as db:
-        return db.scalar(
+        found = db.scalar(
             select(Case.id).join(Institution).where(Institution.name == "青山村卫生室", Case.kind == "ecg")
         )
+        assert found is not None
+        return found
 
 
 @pytest.fixture
@@ -129,7 +135,9 @@ def test_requests_without_the_protocol_version_are_refused(client: TestClient, v
     assert pdf.status_code == 415
 
 
-def test_wrong_offset_is_a_conflict_and_a_bad_chunk_checksum_is_discarded(client, village, store) -> None:
+def test_wrong_offset_is_a_conflict_and_a_bad_chunk_checksum_is_discarded(
+    client: TestClient, village, store
+) -> None:
     data = ct_series(n_slices=1, rows=64, cols=64, seed=610)[0]
     url = create(client, village, data)
     conflict = patch(client, url, village, 10, data[10:100])
@@ -165,7 +173,7 @@ def test_wrong_offset_is_a_conflict_and_a_bad_chunk_checksum_is_discarded(client
 
 
 def test_whole_file_checksum_mismatch_fails_clearly_and_stores_nothing(
-    client, village, store, session_factory
+    client: TestClient, village, store, session_factory: sessionmaker[Session]
 ) -> None:
     data = ct_series(n_slices=1, rows=64, cols=64, seed=611)[0]
     url = create(client, village, data, sha256=hashlib.sha256(b"another file").hexdigest())
@@ -183,7 +191,9 @@ def test_whole_file_checksum_mismatch_fails_clearly_and_stores_nothing(
     assert "upload_failed" in audit_actions(session_factory, upload_id(url))
 
 
-def test_truncated_dicom_is_invalid_with_the_parsers_reason(client, village, store, session_factory) -> None:
+def test_truncated_dicom_is_invalid_with_the_parsers_reason(
+    client: TestClient, village, store, session_factory: sessionmaker[Session]
+) -> None:
     data = truncated(ct_series(n_slices=1, rows=64, cols=64, seed=612)[0])
     dicom_before, files_before = list(store.list("dicom/")), count(session_factory, StoredFile)
     url = create(client, village, data)
@@ -199,7 +209,7 @@ def test_truncated_dicom_is_invalid_with_the_parsers_reason(client, village, sto
 
 
 def test_only_the_uploader_sees_an_upload_and_only_requesters_create(
-    client, village, session_factory
+    client: TestClient, village, session_factory: sessionmaker[Session]
 ) -> None:
     data = ct_series(n_slices=1, rows=64, cols=64, seed=613)[0]
     url = create(client, village, data)
@@ -240,7 +250,9 @@ def test_only_the_uploader_sees_an_upload_and_only_requesters_create(
     assert client.head(url, headers=TUS).status_code == 401
 
 
-def test_cookie_sessions_need_the_csrf_token_to_patch(client, session_factory) -> None:
+def test_cookie_sessions_need_the_csrf_token_to_patch(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
     csrf = sign_in(client, "village")
     data = ct_series(n_slices=1, rows=64, cols=64, seed=614)[0]
     url = create(client, {"X-CSRF-Token": csrf}, data)
@@ -255,7 +267,9 @@ def test_cookie_sessions_need_the_csrf_token_to_patch(client, session_factory) -
     assert override.status_code == 204 and override.headers["Upload-Result"] == "stored"
 
 
-def test_terminating_an_upload_frees_its_chunks(client, village, store, session_factory) -> None:
+def test_terminating_an_upload_frees_its_chunks(
+    client: TestClient, village, store, session_factory: sessionmaker[Session]
+) -> None:
     data = ct_series(n_slices=1, rows=64, cols=64, seed=615)[0]
     url = create(client, village, data)
     assert patch(client, url, village, 0, data[:300]).status_code == 204
@@ -268,7 +282,7 @@ def test_terminating_an_upload_frees_its_chunks(client, village, store, session_
 
 
 def test_a_second_writer_is_told_to_wait_while_the_first_holds_the_upload(
-    client, village, session_factory
+    client: TestClient, village, session_factory: sessionmaker[Session]
 ) -> None:
     data = ct_series(n_slices=1, rows=64, cols=64, seed=617)[0]
     url = create(client, village, data)
@@ -286,7 +300,7 @@ def test_a_second_writer_is_told_to_wait_while_the_first_holds_the_upload(
 
 
 def test_a_finish_cut_short_by_the_server_is_completed_by_an_empty_patch(
-    client, village, store, monkeypatch
+    client: TestClient, village, store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from server.dicom import receive
     from server.storage import StorageUnavailable
@@ -311,7 +325,11 @@ def test_a_finish_cut_short_by_the_server_is_completed_by_an_empty_patch(
 
 
 def test_expire_stale_task_deletes_the_chunks_of_expired_uploads(
-    client, village, store, session_factory, monkeypatch
+    client: TestClient,
+    village,
+    store,
+    session_factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from worker import resources
     from worker.app import current as worker_app
@@ -336,7 +354,7 @@ def test_expire_stale_task_deletes_the_chunks_of_expired_uploads(
     assert list(store.list(chunk_prefix(upload_id(stale)))) == []
     assert list(store.list(chunk_prefix(upload_id(fresh))))
     with session_factory() as db:
-        assert db.get(Upload, upload_id(stale)).state == UploadState.EXPIRED
+        assert db.get_one(Upload, upload_id(stale)).state == UploadState.EXPIRED
     assert upload_id(stale) not in expire_stale_uploads.apply().get()["uploads"]  # idempotent
     assert "upload_expired" in audit_actions(session_factory, upload_id(stale))
     schedule = worker_app().conf.beat_schedule.values()
@@ -346,7 +364,7 @@ def test_expire_stale_task_deletes_the_chunks_of_expired_uploads(
 # -- real HTTP against the live server --------------------------------------------------------------
 
 
-def wait_for_previews(session_factory, sop: str, timeout: float = 60) -> None:
+def wait_for_previews(session_factory: sessionmaker[Session], sop: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while True:
         with session_factory() as db:
@@ -358,7 +376,7 @@ def wait_for_previews(session_factory, sop: str, timeout: float = 60) -> None:
 
 
 def test_three_checksummed_patches_store_index_and_queue_previews(
-    live_server, session_factory, store, other_case
+    live_server, session_factory: sessionmaker[Session], store, other_case
 ) -> None:
     live = live_server
     village = live.platform.bearer("village")
@@ -389,13 +407,14 @@ def test_three_checksummed_patches_store_index_and_queue_previews(
     assert stored_bytes(session_factory, store, ds.SOPInstanceUID) == data
     with session_factory() as db:
         study = db.scalar(select(DicomStudy).where(DicomStudy.study_uid == ds.StudyInstanceUID))
+        assert study is not None
         assert study.case_id == other_case
     assert audit_actions(session_factory, upload_id(url))[:2] == ["upload_created", "upload_completed"]
     wait_for_previews(session_factory, ds.SOPInstanceUID)
 
 
 def test_interrupted_patch_keeps_what_arrived_and_resumes_without_resending(
-    live_server, session_factory, store
+    live_server, session_factory: sessionmaker[Session], store
 ) -> None:
     live = live_server
     village = live.platform.bearer("village")
@@ -434,7 +453,9 @@ def test_interrupted_patch_keeps_what_arrived_and_resumes_without_resending(
     assert stored_bytes(session_factory, store, sop_uid(data)) == data
 
 
-def test_reupload_of_the_same_instance_by_tuspy_is_a_duplicate_no_op(live_server, session_factory) -> None:
+def test_reupload_of_the_same_instance_by_tuspy_is_a_duplicate_no_op(
+    live_server, session_factory: sessionmaker[Session]
+) -> None:
     live = live_server
     village = live.platform.bearer("village")
     data = ct_series(n_slices=1, rows=96, cols=96, seed=622)[0]
@@ -451,7 +472,7 @@ def test_reupload_of_the_same_instance_by_tuspy_is_a_duplicate_no_op(live_server
         )
         uploader.upload()
         assert uploader.offset == len(data)
-        return httpx.get(uploader.url, headers=village).json()
+        return httpx.get(uploader.url, headers=village).json()  # type: ignore[arg-type]  # tuspy types url as None; it holds the upload's URL now
 
     assert upload()["result"] == "stored"
     instances, files = count(session_factory, DicomInstance), count(session_factory, StoredFile)
@@ -481,7 +502,7 @@ def run_upload(live, folder: Path, state: Path, *extra: str) -> subprocess.Compl
 
 
 def test_cli_uploads_a_folder_and_a_rerun_sends_nothing(
-    live_server, session_factory, store, tmp_path, other_case
+    live_server, session_factory: sessionmaker[Session], store, tmp_path: Path, other_case
 ) -> None:
     live = live_server
     folder = tmp_path / "exam" / "CT"
@@ -506,7 +527,7 @@ def test_cli_uploads_a_folder_and_a_rerun_sends_nothing(
 
 
 def test_cli_killed_midway_resumes_where_the_server_stopped(
-    live_server, session_factory, store, tmp_path
+    live_server, session_factory: sessionmaker[Session], store, tmp_path: Path
 ) -> None:
     live = live_server
     folder = tmp_path / "big"
@@ -528,6 +549,8 @@ def test_cli_killed_midway_resumes_where_the_server_stopped(
         stderr=subprocess.DEVNULL,
         text=True,
     )
+    assert process.stdin is not None
+    assert process.stdin is not None
     process.stdin.write(live.password + "\n")
     process.stdin.close()
     deadline = time.monotonic() + 30

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx2 as httpx
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from server.access.models import AuditEvent
 from server.community.models import User
@@ -91,7 +92,7 @@ def subscribed(url: str, headers: dict[str, str]) -> Iterator[Subscriber]:
         subscriber.close()
 
 
-def stream_ends(session_factory, username: str, after_id: int) -> list[AuditEvent]:
+def stream_ends(session_factory: sessionmaker[Session], username: str, after_id: int) -> list[AuditEvent]:
     with session_factory() as db:
         return list(
             db.scalars(
@@ -104,12 +105,14 @@ def stream_ends(session_factory, username: str, after_id: int) -> list[AuditEven
         )
 
 
-def last_audit_id(session_factory) -> int:
+def last_audit_id(session_factory: sessionmaker[Session]) -> int:
     with session_factory() as db:
         return db.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)) or 0
 
 
-def test_the_worklist_stream_tells_readers_of_submissions_and_claims(live_server, session_factory) -> None:
+def test_the_worklist_stream_tells_readers_of_submissions_and_claims(
+    live_server, session_factory: sessionmaker[Session]
+) -> None:
     platform = live_server.platform
     url = platform.url
     second = add_reader(session_factory)
@@ -148,7 +151,9 @@ def test_the_worklist_stream_tells_readers_of_submissions_and_claims(live_server
     other_reader.close()
 
 
-def test_the_stream_ends_when_the_login_session_does(live_server, session_factory) -> None:
+def test_the_stream_ends_when_the_login_session_does(
+    live_server, session_factory: sessionmaker[Session]
+) -> None:
     platform = live_server.platform
     headers = platform.bearer("dispatcher")
     subscriber = Subscriber(platform.url, headers)

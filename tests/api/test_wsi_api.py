@@ -13,6 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 
 from imaging.wsi import TileSource, open_slide
 from server.access.models import AuditEvent
@@ -26,7 +29,7 @@ from tests.support.wsi_factory import CACHE
 
 
 @pytest.fixture(scope="module")
-def slides(tmp_path_factory) -> dict[str, bytes]:
+def slides(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     folder = tmp_path_factory.mktemp("slides")
     fixtures = wsi_factory.openslide_fixtures(CACHE)
     return {
@@ -42,15 +45,15 @@ def slides(tmp_path_factory) -> dict[str, bytes]:
     }
 
 
-def counts(session_factory) -> tuple[int, int]:
+def counts(session_factory: sessionmaker[Session]) -> tuple[int, int]:
     with session_factory() as db:
-        return db.scalar(select(func.count()).select_from(Slide)), db.scalar(
+        return db.scalars(select(func.count()).select_from(Slide)).one(), db.scalars(
             select(func.count()).select_from(StoredFile)
-        )
+        ).one()
 
 
 def test_broken_and_unsupported_slides_get_a_clear_4xx_and_leave_nothing(
-    client, session_factory, pathology_case, slides
+    client: TestClient, session_factory: sessionmaker[Session], pathology_case: tuple[int, int], slides
 ) -> None:
     csrf = sign_in(client, "village")
     before = counts(session_factory)
@@ -66,7 +69,14 @@ def test_broken_and_unsupported_slides_get_a_clear_4xx_and_leave_nothing(
     assert counts(session_factory) == before
 
 
-def test_upload_tiles_and_access(client, app, session_factory, pathology_case, slides, tmp_path) -> None:
+def test_upload_tiles_and_access(
+    client: TestClient,
+    app: Starlette,
+    session_factory: sessionmaker[Session],
+    pathology_case: tuple[int, int],
+    slides,
+    tmp_path: Path,
+) -> None:
     case_id, patient_id = pathology_case
     csrf = sign_in(client, "village")
     first = post_slide(client, csrf, case_id, slides["tiff"], "gen.tiff")
@@ -94,6 +104,7 @@ def test_upload_tiles_and_access(client, app, session_factory, pathology_case, s
     assert mine.shape == theirs.shape and np.abs(mine - theirs).mean() < 3
     with session_factory() as db:
         row = db.get(Slide, body["id"])
+        assert row is not None
         assert app.state.store.exists(tile_key(row, level, 2, 1))
     assert client.get(f"/api/slides/{body['id']}/tiles/{level}/2_1.jpeg").content == tile.content
     assert client.get(f"/api/slides/{body['id']}/tiles/{level}/99_0.jpeg").status_code == 404
@@ -108,15 +119,17 @@ def test_upload_tiles_and_access(client, app, session_factory, pathology_case, s
                 AuditEvent.resource_type == "slide", AuditEvent.resource_id == str(body["id"])
             )
         ).all()
-        denied = db.scalar(
+        denied = db.scalars(
             select(func.count())
             .select_from(AuditEvent)
             .where(AuditEvent.action == "access_denied", AuditEvent.patient_id == patient_id)
-        )
+        ).one()
     assert reads.count("slide_store") == 2 and reads.count("slide_read") >= 3 and denied >= 2
 
 
-def test_label_is_withheld_and_dicom_wsi_accepted(client, pathology_case, slides) -> None:
+def test_label_is_withheld_and_dicom_wsi_accepted(
+    client: TestClient, pathology_case: tuple[int, int], slides
+) -> None:
     csrf = sign_in(client, "village")
     svs = post_slide(client, csrf, pathology_case[0], slides["svs"], "label.svs")
     assert svs.status_code == 201, svs.text
@@ -138,7 +151,7 @@ def test_label_is_withheld_and_dicom_wsi_accepted(client, pathology_case, slides
     assert junk.status_code == 422 and junk.json()["error"] == "invalid_slide", junk.text
 
 
-def test_end_to_end_with_a_real_worker(live_server, pathology_case, slides) -> None:
+def test_end_to_end_with_a_real_worker(live_server, pathology_case: tuple[int, int], slides) -> None:
     case_id = pathology_case[0]
     data = wsi_factory.pyramidal_tiff(Path(live_server.platform.settings.data_dir) / "e2e.tiff", 3000, 2000)
     started = time.monotonic()

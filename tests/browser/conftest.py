@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from server.cases.models import Case
 from server.community.models import Institution
@@ -17,7 +18,10 @@ from tests.support.consult_browser import ConsultPlatform
 
 @pytest.fixture(scope="module")
 def consult_platform(
-    settings: Settings, demo: None, session_factory, tmp_path_factory
+    settings: Settings,
+    demo: None,
+    session_factory: sessionmaker[Session],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ConsultPlatform]:
     """API, worker and signalling server; the API hands out the signalling server's port."""
     with transaction(session_factory) as db:
@@ -26,5 +30,6 @@ def consult_platform(
             .join(Institution)
             .where(Institution.name == "青山村卫生室", Case.kind == "imaging")
         )
+        assert case_id is not None
     with platform_with_signalling(settings, tmp_path_factory.mktemp("consult")) as (platform, _port):
         yield ConsultPlatform(platform, case_id)

@@ -19,6 +19,7 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from server.billing.models import BillableItem, PriceTier
 from server.billing.rules import BOOKS_TIMEZONE
@@ -32,7 +33,7 @@ CODE = "TM-IMAGING-READ"
 COUNTY, VILLAGE = "示范县人民医院", "青山村卫生室"
 
 
-def bill_a_read(live_server, session_factory) -> str:
+def bill_a_read(live_server, session_factory: sessionmaker[Session]) -> str:
     """A new case of the village clinic, read and billed on the 15th of a past month no other test uses."""
     month = f"{random.randint(2001, 2019)}-{random.randint(1, 12):02d}"
     village = live_server.platform.bearer("village")
@@ -49,8 +50,11 @@ def bill_a_read(live_server, session_factory) -> str:
     assert created.status_code == 201, created.text
     with transaction(session_factory) as db:
         county = db.scalar(select(Institution).where(Institution.name == COUNTY))
+        assert county is not None
         member = db.scalar(select(Institution).where(Institution.name == VILLAGE))
+        assert member is not None
         reader = db.scalar(select(User).where(User.username == "radiologist"))
+        assert reader is not None
         db.add(
             BillableItem(
                 case_id=created.json()["id"],
@@ -74,7 +78,9 @@ def statement_of(page: Page, month: str):
     return page.get_by_test_id("statement").filter(has_text=COUNTY)
 
 
-def test_an_agreement_and_a_statement_from_submission_to_invoice(live_server, session_factory) -> None:
+def test_an_agreement_and_a_statement_from_submission_to_invoice(
+    live_server, session_factory: sessionmaker[Session]
+) -> None:
     month = bill_a_read(live_server, session_factory)
     with chromium() as browser:
         admin, admin_errors = signed_in_page(browser, live_server.url, "admin", live_server.password)

@@ -25,7 +25,6 @@ import pydicom
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from pydicom.data import get_testdata_file
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,6 +41,7 @@ from tests.support.consult_browser import (
     open_consult,
 )
 from tests.support.dicom_factory import ct_series
+from tests.support.paths import pydicom_test_file
 
 pytestmark = pytest.mark.browser
 
@@ -109,11 +109,12 @@ def ecg_case(consult_platform: ConsultPlatform, session_factory: sessionmaker[Se
             .join(Institution)
             .where(Institution.name == "青山村卫生室", Case.kind == CaseKind.ECG)
         )
+    assert case_id is not None
     url, village = consult_platform.platform.url, consult_platform.platform.bearer("village")
     uploaded = httpx.post(
         f"{url}/api/cases/{case_id}/ecgs",
         params={"filename": "waveform_ecg.dcm"},
-        content=Path(get_testdata_file("waveform_ecg.dcm")).read_bytes(),
+        content=pydicom_test_file("waveform_ecg.dcm").read_bytes(),
         headers={**village, "Content-Type": "application/octet-stream"},
         timeout=60,
     )

@@ -10,23 +10,23 @@ caliper's interval is compared with R peaks found in the record's samples. Test 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import httpx2 as httpx
 import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
-from pydicom.data import get_testdata_file
 from scipy.signal import find_peaks
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from server.cases.models import Case, CaseKind
 from server.community.models import Institution
 from tests.support.browser import SEEN, chromium, screenshot, signed_in_page
+from tests.support.paths import pydicom_test_file
 
 pytestmark = pytest.mark.browser
 
-MORTARA = Path(get_testdata_file("waveform_ecg.dcm")).read_bytes()
+MORTARA = pydicom_test_file("waveform_ecg.dcm").read_bytes()
 DEFAULT_PX_PER_MM = 96 / 25.4
 CARD_MM = 85.6
 
@@ -112,13 +112,14 @@ def attach_and_render(live_server, case_id: int) -> int:
     return ecg_id
 
 
-def test_ecg_reader_measures_on_true_scale_paper(live_server, session_factory) -> None:
+def test_ecg_reader_measures_on_true_scale_paper(live_server, session_factory: sessionmaker[Session]) -> None:
     with session_factory() as db:
         case_id = db.scalar(
             select(Case.id)
             .join(Institution)
             .where(Institution.name == "青山村卫生室", Case.kind == CaseKind.ECG)
         )
+        assert case_id is not None
     url = live_server.url
     ecg_id = attach_and_render(live_server, case_id)
     reader = live_server.platform.bearer("ecgreader")

@@ -22,6 +22,7 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from server.billing.rules import BOOKS_TIMEZONE
 from server.community.models import Institution, User
@@ -35,7 +36,7 @@ OTHER_NATIONAL_ID = "440524188001010014"
 PLAN = "阿司匹林100mg每日一次，阿托伐他汀20mg每晚一次；两周后复查心电图。"
 
 
-def prepare(live_server, session_factory) -> tuple[str, int]:
+def prepare(live_server, session_factory: sessionmaker[Session]) -> tuple[str, int]:
     """A patient of the village clinic with a national ID on record, a slot for tomorrow at the county
     hospital, and 赵调度 on its referral office: the patient's (unique) name and the slot's id."""
     url, admin = live_server.url, live_server.platform.bearer("admin")
@@ -82,7 +83,9 @@ def referral_row(page: Page, referral_id: int):
     return page.locator(f"[data-testid=referral-row][data-referral-id='{referral_id}']")
 
 
-def test_a_patient_referred_up_treated_and_referred_back_to_follow_up(live_server, session_factory) -> None:
+def test_a_patient_referred_up_treated_and_referred_back_to_follow_up(
+    live_server, session_factory: sessionmaker[Session]
+) -> None:
     name, slot_id = prepare(live_server, session_factory)
     with chromium() as browser:
         doctor, doctor_errors = signed_in_page(browser, live_server.url, "village", live_server.password)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.support import wsi_factory
 from tests.support.browser import SEEN, chromium, screenshot, signed_in_page
@@ -23,6 +23,13 @@ from tests.support.browser import SEEN, chromium, screenshot, signed_in_page
 pytestmark = pytest.mark.browser
 
 WIDTH, HEIGHT, MPP = 4000, 3000, 0.25
+
+
+def number(locator: Locator, name: str) -> float:
+    """A numeric attribute of the element (Playwright types attributes as `str | None`)."""
+    value = locator.get_attribute(name)
+    assert value is not None, f"no {name}"
+    return float(value)
 
 
 def hook(page: Page, call: str):
@@ -132,7 +139,7 @@ def test_pathologist_zooms_two_levels_and_measures_in_microns(live_server, tmp_p
 
         # The scale bar: a round length, drawn as long as that length is on screen.
         bar = page.get_by_test_id("slide-scale-bar")
-        um, px = float(bar.get_attribute("data-um")), float(bar.get_attribute("data-px"))
+        um, px = number(bar, "data-um"), number(bar, "data-px")
         assert um / 10 ** math.floor(math.log10(um)) in {1, 2, 5}
         assert px * MPP / zoom == pytest.approx(um, rel=0.02)
         drawn = bar.locator(".slide-scale-line").bounding_box()
@@ -149,7 +156,7 @@ def test_pathologist_zooms_two_levels_and_measures_in_microns(live_server, tmp_p
         assert measured["tool"] == "line"
         assert measured["lengthUm"] == pytest.approx(expected_um, rel=0.02), (measured, expected_um)
         line_item = page.get_by_test_id("slide-annotation").first
-        assert float(line_item.get_attribute("data-length-um")) == pytest.approx(expected_um, rel=0.02)
+        assert number(line_item, "data-length-um") == pytest.approx(expected_um, rel=0.02)
         expect(line_item).to_contain_text("µm")
 
         # A 160 × 120 CSS px rectangle as a polygon, closed with the button.
@@ -173,7 +180,7 @@ def test_pathologist_zooms_two_levels_and_measures_in_microns(live_server, tmp_p
         page.reload()
         expect(page.get_by_test_id("slide-annotation")).to_have_count(2, timeout=SEEN)
         reloaded = page.get_by_test_id("slide-annotation").first
-        assert float(reloaded.get_attribute("data-length-um")) == pytest.approx(expected_um, rel=0.02)
+        assert number(reloaded, "data-length-um") == pytest.approx(expected_um, rel=0.02)
 
         assert not errors, errors
         assert not doctor_errors, doctor_errors

@@ -4,28 +4,30 @@ WADO-RS of whole studies and series, study metadata, frames as stored, and OHIF'
 from __future__ import annotations
 
 import io
-from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import numpy as np
 import pydicom
 import pytest
 from dicomweb_client.api import DICOMwebClient
-from pydicom.data import get_testdata_file
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from server.access.models import AuditEvent
 from tests.support.accounts import bearer
 from tests.support.dicom_factory import bitmap_frames, ct_series, mr_instance, multiframe_us, rewritten
 from tests.support.dicomweb import parts, split_multipart, stow
+from tests.support.paths import pydicom_test_file
 
 # What OHIF sends for one frame (its default `wadors` image loader request).
 OHIF_FRAME_ACCEPT = 'multipart/related; type="application/octet-stream"; transfer-syntax=*'
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 
 
-def value(item: dict, tag: str) -> object:
+def value(item: dict, tag: str) -> Any:
     return item[tag]["Value"][0]
 
 
@@ -34,7 +36,7 @@ def uids_of(answer: list[dict], tag: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def two_studies(app) -> dict[str, object]:
+def two_studies(app: Starlette) -> dict[str, object]:
     """Study A: a 6-slice CT (series 2) and an MR slice (series 3), 2024-03-05. Study B: a US cine, 2025-01-15."""
     ct = [rewritten(d, StudyDate="20240305") for d in ct_series(6, 32, 32, seed=5101, patient_name="韩^梅梅")]
     mr = rewritten(mr_instance(rows=32, cols=32, seed=5101, patient_name="韩^梅梅"), StudyDate="20240305")
@@ -141,7 +143,7 @@ def test_qido_series_and_instance_matching(client: TestClient, two_studies) -> N
     village = bearer(client, "village")
     a, ct_uid, mr_uid = two_studies["a"], two_studies["ct_series"], two_studies["mr_series"]
 
-    def series(**params: object) -> set[str]:
+    def series(**params: Any) -> set[str]:
         response = client.get(f"/dicomweb/studies/{a}/series", params=params, headers=village)
         assert response.status_code == 200, response.text
         return uids_of(response.json(), "0020000E")
@@ -179,7 +181,7 @@ def test_qido_series_and_instance_matching(client: TestClient, two_studies) -> N
 
 
 def test_wado_study_and_series_retrieval_and_study_metadata(
-    client: TestClient, two_studies, session_factory
+    client: TestClient, two_studies, session_factory: sessionmaker[Session]
 ) -> None:
     reader = bearer(client, "village")
     a = two_studies["a"]
@@ -235,8 +237,8 @@ def frames_of(client: TestClient, headers: dict[str, str], data: bytes, frames: 
 def test_uncompressed_frames_are_returned_as_stored(client: TestClient) -> None:
     """YBR_FULL_422 stays subsampled and 1-bit stays packed, also when a frame starts mid-byte."""
     village = bearer(client, "village")
-    ybr = Path(get_testdata_file("SC_ybr_full_422_uncompressed.dcm")).read_bytes()
-    seg = Path(get_testdata_file("liver_1frame.dcm")).read_bytes()
+    ybr = pydicom_test_file("SC_ybr_full_422_uncompressed.dcm").read_bytes()
+    seg = pydicom_test_file("liver_1frame.dcm").read_bytes()
     bitmap, bits = bitmap_frames(frames=3, rows=5, cols=7, seed=5103)
     assert stow(client, village, [ybr, seg, bitmap]).status_code == 200
 
@@ -365,7 +367,7 @@ def test_big_endian_frames_come_out_as_their_little_endian_twin(little: str, big
     """Explicit VR Big Endian is decoded and re-packed: the same bytes as the little-endian file holds."""
     from imaging.dicom import frame_pixels
 
-    le, be = (pydicom.dcmread(get_testdata_file(name)) for name in (little, big))
+    le, be = (pydicom.dcmread(pydicom_test_file(name)) for name in (little, big))
     frames = int(le.get("NumberOfFrames", 1))
     size = len(le.PixelData) // frames
     for index in range(frames):

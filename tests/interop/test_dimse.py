@@ -19,13 +19,13 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pydicom
 import pytest
-from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
+from pydicom.uid import CTImageStorage
 from pynetdicom import AE
-from pynetdicom.sop_class import CTImageStorage
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,6 +36,7 @@ from server.dimse.scp import CANNOT_UNDERSTAND, OUT_OF_RESOURCES, SUCCESS, resol
 from server.storage import open_store
 from tests.support.dicom_factory import ct_series, truncated
 from tests.support.dimse import Scp, dimse_process, storescu, write_files
+from tests.support.paths import pydicom_test_file
 
 # pydicom test files with distinct SOP instance UIDs, each with the storescu option that proposes its
 # transfer syntax (besides the uncompressed ones).
@@ -73,10 +74,12 @@ def sop_uid(path: Path) -> str:
 
 
 def count(db: Session, uid: str) -> int:
-    return db.scalar(select(func.count()).select_from(DicomInstance).where(DicomInstance.sop_uid == uid))
+    found = db.scalar(select(func.count()).select_from(DicomInstance).where(DicomInstance.sop_uid == uid))
+    assert found is not None
+    return found
 
 
-def queued_tasks(scp: Scp) -> set[tuple[str, tuple[object, ...]]]:
+def queued_tasks(scp: Scp) -> set[tuple[str, tuple[Any, ...]]]:
     """The tasks the SCP has queued: (name, arguments)."""
     tasks = set()
     for path in scp.queue.glob("*.msg"):
@@ -114,7 +117,7 @@ def test_series_and_compressed_files_are_indexed_with_the_bytes_sent(
     assert sent.returncode == 0, sent.stderr
     compressed = {}
     for name, propose in (SENT_AS_IS | REENCODED_BY_STORESCU).items():
-        compressed[name] = Path(shutil.copy(get_testdata_file(name), tmp_path / name))
+        compressed[name] = Path(shutil.copy(pydicom_test_file(name), tmp_path / name))
         sent = storescu(scp, compressed[name], propose=propose)
         assert sent.returncode == 0, sent.stderr
 

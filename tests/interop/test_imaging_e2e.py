@@ -1,6 +1,7 @@
 """End to end with independent clients: dcmtk's storescu in, dicomweb-client out, previews between."""
 
 import io
+from pathlib import Path
 
 import httpx2 as httpx
 import pydicom
@@ -25,7 +26,7 @@ def dicomweb(live_server):
 
 
 def test_storescu_series_is_indexed_previewed_found_and_returned_intact(
-    live_server, village_id, tmp_path
+    live_server, village_id: int, tmp_path: Path
 ) -> None:
     series = ct_series(n_slices=10, rows=128, cols=128, seed=4242, patient_name="赵^一")
     first = pydicom.dcmread(io.BytesIO(series[0]))

@@ -18,6 +18,7 @@ import numpy as np
 import openslide
 import pytest
 from PIL import Image
+from starlette.testclient import TestClient
 
 from imaging.wsi import TileSource, open_slide
 from tests.support import wsi_factory
@@ -32,7 +33,7 @@ MAX_TOLERANCE = 32
 
 
 @pytest.fixture(scope="module")
-def converted(tmp_path_factory) -> tuple[Path, Path]:
+def converted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("dicomized")
     tiff = wsi_factory.pyramidal_tiff(folder / "source.tiff", *SIZE, levels=LEVELS)
     return tiff, wsi_factory.dicomize(tiff, folder / "series")
@@ -72,7 +73,9 @@ def test_every_level_and_tile_matches_the_source_tiff(converted) -> None:
             )
 
 
-def test_converted_series_uploads_and_serves_the_source_tile(client, pathology_case, converted) -> None:
+def test_converted_series_uploads_and_serves_the_source_tile(
+    client: TestClient, pathology_case: tuple[int, int], converted
+) -> None:
     tiff, series = converted
     archive = zipped({path.name: path.read_bytes() for path in sorted(series.glob("*.dcm"))})
     csrf = sign_in(client, "village")

@@ -147,6 +147,7 @@ def test_an_hls_watcher_chats_and_gets_no_webrtc_and_urls_are_guarded(app: Any, 
                 async with websockets.connect(f"{ws_base}/{case_room}?watch=hls", additional_headers=radiologist) as ws:  # fmt: skip
                     with pytest.raises(websockets.ConnectionClosed) as closed:
                         await ws.recv()
+                    assert closed.value.rcvd is not None
                     assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1008, "forbidden")
             finally:
                 await presenter.close()

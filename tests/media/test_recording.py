@@ -10,13 +10,16 @@ import signal
 import subprocess
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from server.consults.models import ConsultSession, Recording, RoomEvent
+from server.core.config import Settings
 from server.core.orm import utcnow
 from signaling.recording.recorder import RecordingPeer
 from tests.support.paths import ROOT
@@ -25,6 +28,12 @@ from worker import recording_tasks, resources
 from worker.mux import mux
 
 SESSION_S = 20
+
+
+def seconds_of(pts: int | None, time_base: Fraction | None) -> Fraction:
+    """A presentation time in seconds (PyAV types both parts as optional)."""
+    assert pts is not None and time_base is not None
+    return pts * time_base
 
 
 def ffprobe(path: Path) -> dict:
@@ -66,11 +75,14 @@ def test_seeking_to_ten_seconds_decodes_a_frame_near_ten_seconds(recorded) -> No
     out, _manifest, _peer = recorded
     with av.open(str(out / "recording.mp4")) as f:
         stream = f.streams.video[0]
+        assert stream.time_base is not None
         f.seek(int(10 / stream.time_base), stream=stream)
         frame = next(f.decode(stream))
-        assert abs(float(frame.pts * stream.time_base) - 10) < 2.1  # the keyframe at or before 10 s
-        frame = next(fr for fr in f.decode(stream) if fr.pts * stream.time_base >= 10)
-        assert abs(float(frame.pts * stream.time_base) - 10) < 0.1
+        assert (
+            abs(float(seconds_of(frame.pts, stream.time_base)) - 10) < 2.1
+        )  # the keyframe at or before 10 s
+        frame = next(fr for fr in f.decode(stream) if seconds_of(fr.pts, stream.time_base) >= 10)
+        assert abs(float(seconds_of(frame.pts, stream.time_base)) - 10) < 0.1
 
 
 def test_hls_segments_add_up_to_the_duration(recorded) -> None:
@@ -121,11 +133,13 @@ def test_a_killed_recorder_leaves_playable_track_files(tmp_path: Path) -> None:
     for f in files:
         with av.open(str(f)) as container:
             decoded = [fr for fr in container.decode(container.streams[0])]
-        seconds = float(decoded[-1].pts * decoded[-1].time_base)
+        seconds = float(seconds_of(decoded[-1].pts, decoded[-1].time_base))  # type: ignore[union-attr]  # the .mkv tracks hold audio or video, never subtitles
         assert 4.0 < seconds < 6.5, (f.name, seconds)
 
 
-def test_worker_task_stores_outputs(session, settings, session_factory, monkeypatch) -> None:
+def test_worker_task_stores_outputs(
+    session, settings: Settings, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
     tracks, _peer = session
     with session_factory() as db, db.begin():
         consult = ConsultSession(room="teaching-recording-test")
@@ -142,10 +156,10 @@ def test_worker_task_stores_outputs(session, settings, session_factory, monkeypa
                     payload={"kind": "slice", "index": seq},
                 )
             )
-        row = Recording(consult_session_id=consult.id, consent_user_ids=[1, 2])
-        db.add(row)
+        recording = Recording(consult_session_id=consult.id, consent_user_ids=[1, 2])
+        db.add(recording)
         db.flush()
-        recording_id = row.id
+        recording_id = recording.id
     monkeypatch.setattr(resources, "settings", lambda: settings)
     monkeypatch.setattr(resources, "session_factory", lambda: session_factory)
     source = recording_tasks.track_dir(recording_id)
@@ -154,10 +168,11 @@ def test_worker_task_stores_outputs(session, settings, session_factory, monkeypa
     store = resources.store.__wrapped__()
     monkeypatch.setattr(resources, "store", lambda: store)
 
-    assert recording_tasks.process_recording.apply(args=[recording_id]).get()["status"] == "ok"
+    assert recording_tasks.process_recording.apply(args=(recording_id,)).get()["status"] == "ok"
     with session_factory() as db:
         row = db.get(Recording, recording_id)
         assert row is not None and row.state == "ready"
+        assert row.duration_ms is not None
         assert abs(row.duration_ms - SESSION_S * 1000) < 500
         keys = row.object_keys
     for name in (
@@ -178,21 +193,21 @@ def test_worker_task_stores_outputs(session, settings, session_factory, monkeypa
 
 
 def test_a_recording_without_media_is_marked_failed_with_the_reason(
-    settings, session_factory, monkeypatch
+    settings: Settings, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with session_factory() as db, db.begin():
         consult = ConsultSession(room="teaching-recording-empty")
         db.add(consult)
         db.flush()
-        row = Recording(consult_session_id=consult.id, consent_user_ids=[1])
-        db.add(row)
+        recording = Recording(consult_session_id=consult.id, consent_user_ids=[1])
+        db.add(recording)
         db.flush()
-        recording_id = row.id
+        recording_id = recording.id
     monkeypatch.setattr(resources, "settings", lambda: settings)
     monkeypatch.setattr(resources, "session_factory", lambda: session_factory)
     recording_tasks.track_dir(recording_id).mkdir(parents=True)  # the recorder joined, nobody sent media
 
-    assert recording_tasks.process_recording.apply(args=[recording_id]).get()["status"] == "failed"
+    assert recording_tasks.process_recording.apply(args=(recording_id,)).get()["status"] == "failed"
     with session_factory() as db:
         row = db.get(Recording, recording_id)
         assert row is not None and (row.state, row.error, row.object_keys) == ("failed", "no track files", {})
@@ -219,7 +234,7 @@ def test_two_cameras_become_two_tiles_side_by_side_each_from_its_own_start(tmp_p
     def colours_at(seconds: float) -> tuple[np.ndarray, np.ndarray]:
         with av.open(str(out / "recording.mp4")) as f:
             stream = f.streams.video[0]
-            frame = next(fr for fr in f.decode(stream) if fr.pts * stream.time_base >= seconds)
+            frame = next(fr for fr in f.decode(stream) if seconds_of(fr.pts, stream.time_base) >= seconds)
         image = frame.to_ndarray(format="rgb24").astype(int)
         return image[:, :WIDTH].mean(axis=(0, 1)), image[:, WIDTH:].mean(axis=(0, 1))
 

@@ -12,12 +12,15 @@ import hashlib
 import hmac
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aioice.stun import TransactionFailed
 from aioice.turn import create_turn_endpoint
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from server.access.models import AuditEvent
@@ -51,7 +54,9 @@ def joins_audited(session_factory: Any, case_id: int) -> int:
         )
 
 
-def test_two_peers_exchange_an_offer(signalling, app, session_factory) -> None:
+def test_two_peers_exchange_an_offer(
+    signalling, app: Starlette, session_factory: sessionmaker[Session]
+) -> None:
     case_id = village_case_id(session_factory)
     joined_before = joins_audited(session_factory, case_id)
     room = f"/ws/rooms/case-{case_id}"
@@ -105,7 +110,7 @@ def test_two_peers_exchange_an_offer(signalling, app, session_factory) -> None:
     ],
 )
 def test_bad_frames_get_an_error_and_the_room_carries_on(
-    signalling, app, session_factory, frame, code
+    signalling, app: Starlette, session_factory: sessionmaker[Session], frame, code
 ) -> None:
     with signalling.websocket_connect(
         f"/ws/rooms/case-{village_case_id(session_factory)}", headers=bearer(app, "village")
@@ -119,16 +124,20 @@ def test_bad_frames_get_an_error_and_the_room_carries_on(
         assert village.receive_json() == {"type": "pong"}
 
 
-def test_a_trainee_cannot_join_a_live_clinical_consult_room(signalling, app, session_factory) -> None:
+def test_a_trainee_cannot_join_a_live_clinical_consult_room(
+    signalling, app: Starlette, session_factory: sessionmaker[Session]
+) -> None:
     case_id = village_case_id(session_factory)
 
     def refusals() -> int:
         with session_factory() as db:
-            return db.scalar(
+            found = db.scalar(
                 select(func.count())
                 .select_from(AuditEvent)
                 .where(AuditEvent.action == "access_denied", AuditEvent.resource_id == f"case-{case_id}")
             )
+            assert found is not None
+            return found
 
     before = refusals()
     assert refusal(signalling, f"/ws/rooms/case-{case_id}", bearer(app, "trainee")) == (
@@ -150,13 +159,17 @@ def test_a_trainee_cannot_join_a_live_clinical_consult_room(signalling, app, ses
         ("lobby", "village", "no_such_room"),
     ],
 )
-def test_outsiders_cannot_join(signalling, app, session_factory, room, username, reason) -> None:
+def test_outsiders_cannot_join(
+    signalling, app: Starlette, session_factory: sessionmaker[Session], room, username, reason
+) -> None:
     path = "/ws/rooms/" + room.format(case=village_case_id(session_factory))
     headers = bearer(app, username) if username else {}
     assert refusal(signalling, path, headers) == (1008, reason)
 
 
-def test_a_foreign_origin_is_refused(signalling, app, session_factory) -> None:
+def test_a_foreign_origin_is_refused(
+    signalling, app: Starlette, session_factory: sessionmaker[Session]
+) -> None:
     path = f"/ws/rooms/case-{village_case_id(session_factory)}"
     headers = {**bearer(app, "village"), "Origin": "https://evil.example"}
     assert refusal(signalling, path, headers) == (1008, "bad_origin")
@@ -164,9 +177,11 @@ def test_a_foreign_origin_is_refused(signalling, app, session_factory) -> None:
         assert ws.receive_json()["type"] == "welcome"
 
 
-def test_turn_credentials_verify_as_coturn_computes_them(settings, app, session_factory) -> None:
+def test_turn_credentials_verify_as_coturn_computes_them(
+    settings: Settings, app: Starlette, session_factory: sessionmaker[Session]
+) -> None:
     secret = "coturn-static-auth-secret"
-    rtc = {
+    rtc: dict[str, Any] = {
         "stun_urls": ("stun:turn.example.cn:3478",),
         "turn_urls": ("turn:turn.example.cn:3478?transport=udp", "turns:turn.example.cn:443?transport=tcp"),
         "turn_secret": secret,
@@ -189,7 +204,9 @@ def test_turn_credentials_verify_as_coturn_computes_them(settings, app, session_
     assert turn["credential"] == expected.decode()
 
 
-def test_a_flood_is_rate_limited_and_the_socket_survives(signalling, app, session_factory) -> None:
+def test_a_flood_is_rate_limited_and_the_socket_survives(
+    signalling, app: Starlette, session_factory: sessionmaker[Session]
+) -> None:
     with signalling.websocket_connect(
         f"/ws/rooms/case-{village_case_id(session_factory)}", headers=bearer(app, "village")
     ) as village:
@@ -219,7 +236,7 @@ async def allocate(port: int, server: dict[str, Any]) -> str:
     return "ok"
 
 
-def test_coturn_accepts_the_credentials_until_they_expire(tmp_path) -> None:
+def test_coturn_accepts_the_credentials_until_they_expire(tmp_path: Path) -> None:
     with coturn(tmp_path) as turn:
         rtc = RtcSettings(turn_urls=(turn.url,), turn_secret=turn.secret)
         assert asyncio.run(allocate(turn.port, ice_servers(rtc, 42)[0])) == "ok"

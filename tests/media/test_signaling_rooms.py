@@ -8,10 +8,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from server.consults.models import ConsultSession, RoomEvent
+from server.core.config import Settings
 from signaling.app import create_app
 from signaling.rooms import Peer, Room
 from tests.support.consult import (
@@ -36,18 +39,18 @@ class FramesPeer(Peer):
 
 
 @pytest.fixture(scope="module")
-def teaching_room(session_factory, demo) -> str:
+def teaching_room(session_factory: sessionmaker[Session], demo: None) -> str:
     return f"/ws/rooms/teaching-{new_teaching_session(session_factory, '胸部CT教学查房')}"
 
 
 @pytest.fixture
-def signalling(settings):
+def signalling(settings: Settings):
     with signalling_server(settings) as client:
         yield client
 
 
 @pytest.fixture
-def case_room(session_factory) -> str:
+def case_room(session_factory: sessionmaker[Session]) -> str:
     return f"/ws/rooms/case-{village_case_id(session_factory)}"
 
 
@@ -55,7 +58,7 @@ def connect(client: Any, app: Any, room: str, username: str, query: str = "") ->
     return client.websocket_connect(room + query, headers=bearer(app, username))
 
 
-def test_roles_follow_the_room_kind(signalling, app, case_room, teaching_room) -> None:
+def test_roles_follow_the_room_kind(signalling, app: Starlette, case_room, teaching_room) -> None:
     with connect(signalling, app, teaching_room, "radiologist") as host:
         welcome = host.receive_json()
         assert (welcome["role"], welcome["room"]["kind"], welcome["room"]["title"]) == (
@@ -84,7 +87,9 @@ def test_roles_follow_the_room_kind(signalling, app, case_room, teaching_room) -
             )
 
 
-def test_trainees_see_what_is_shown_but_never_the_original_ids(signalling, app, teaching_room) -> None:
+def test_trainees_see_what_is_shown_but_never_the_original_ids(
+    signalling, app: Starlette, teaching_room
+) -> None:
     """The UIDs of an original study lead to the patient: observers get the kind of material only."""
     shape = {"type": "line", "points": [[0, 0], [5, 5]], "image": "1.2.826.0.1.3680043.8.498.77"}
     with (
@@ -111,12 +116,14 @@ def test_trainees_see_what_is_shown_but_never_the_original_ids(signalling, app, 
         assert (state["open"], state["slice"], state["annotations"]) == ({"type": "study", "id": ""}, 4, {})
 
 
-def test_a_case_requester_waits_in_the_room(signalling, app, case_room) -> None:
+def test_a_case_requester_waits_in_the_room(signalling, app: Starlette, case_room) -> None:
     with connect(signalling, app, case_room, "village") as village:
         assert village.receive_json()["role"] == "requester"  # the village doctor waits *in* the room
 
 
-def test_a_case_participant_waits_until_a_host_admits_or_denies(signalling, app, case_room) -> None:
+def test_a_case_participant_waits_until_a_host_admits_or_denies(
+    signalling, app: Starlette, case_room
+) -> None:
     with connect(signalling, app, case_room, "radiologist") as host:
         host_id = host.receive_json()["peer_id"]
         with connect(signalling, app, case_room, "dispatcher") as dispatcher:
@@ -140,7 +147,9 @@ def test_a_case_participant_waits_until_a_host_admits_or_denies(signalling, app,
             assert (closed.value.code, closed.value.reason) == (1008, "denied")
 
 
-def test_leader_hand_over_and_the_viewer_stream(signalling, app, case_room, session_factory) -> None:
+def test_leader_hand_over_and_the_viewer_stream(
+    signalling, app: Starlette, case_room, session_factory: sessionmaker[Session]
+) -> None:
     with connect(signalling, app, case_room, "village") as village:
         village_welcome = village.receive_json()
         assert village_welcome["room"]["leader"] == village_welcome["peer_id"]  # first joiner leads
@@ -169,14 +178,14 @@ def test_leader_hand_over_and_the_viewer_stream(signalling, app, case_room, sess
             seqs = db.scalars(
                 select(RoomEvent.seq).where(RoomEvent.session_id == session_id).order_by(RoomEvent.seq)
             ).all()
-            ended = db.get(ConsultSession, session_id).ended_at
+            ended = db.get_one(ConsultSession, session_id).ended_at
         if len(seqs) == 4 and ended:
             break
         time.sleep(0.05)
     assert seqs == [1, 2, 3, 4] and ended is not None  # persisted; the session ended with the last peer
 
 
-def test_a_late_joiner_gets_the_folded_state(signalling, app, case_room) -> None:
+def test_a_late_joiner_gets_the_folded_state(signalling, app: Starlette, case_room) -> None:
     with connect(signalling, app, case_room, "radiologist") as host:
         host.receive_json()
         for event in (
@@ -202,7 +211,9 @@ def test_a_late_joiner_gets_the_folded_state(signalling, app, case_room) -> None
     }
 
 
-def test_a_dropped_peer_resumes_within_the_grace_period_and_is_gone_after(signalling, app, case_room) -> None:
+def test_a_dropped_peer_resumes_within_the_grace_period_and_is_gone_after(
+    signalling, app: Starlette, case_room
+) -> None:
     with connect(signalling, app, case_room, "village") as village:
         village_id = village.receive_json()["peer_id"]
         with connect(signalling, app, case_room, "radiologist") as host:
@@ -236,7 +247,9 @@ def test_a_dropped_peer_resumes_within_the_grace_period_and_is_gone_after(signal
     assert code_reason == (1008, "room_ended")
 
 
-def test_moderation_mutes_removes_and_ends(signalling, app, teaching_room, session_factory) -> None:
+def test_moderation_mutes_removes_and_ends(
+    signalling, app: Starlette, teaching_room, session_factory: sessionmaker[Session]
+) -> None:
     with (
         connect(signalling, app, teaching_room, "radiologist") as host,
         connect(signalling, app, teaching_room, "village") as village,
@@ -273,10 +286,13 @@ def test_moderation_mutes_removes_and_ends(signalling, app, teaching_room, sessi
             assert closed.value.code == 1000
     with session_factory() as db:
         row = db.get(ConsultSession, session_id)
+        assert row is not None
         assert row.ended_at is not None and row.ended_by_id is not None
 
 
-def test_recording_needs_every_consent_and_starts_the_recorder(settings, app, case_room) -> None:
+def test_recording_needs_every_consent_and_starts_the_recorder(
+    settings: Settings, app: Starlette, case_room
+) -> None:
     signalling_app = create_app(with_rtc(settings, grace_seconds=1))
     recorder = FramesPeer(user_id=None, display_name="录制", role="server")
     started: list[Room] = []
@@ -311,7 +327,7 @@ def test_recording_needs_every_consent_and_starts_the_recorder(settings, app, ca
     assert recorder.frames[0]["type"] == "welcome" and recorder.frames[0]["room"]["recording"] is True
 
 
-def test_media_and_network_reports_reach_the_others(signalling, app, case_room) -> None:
+def test_media_and_network_reports_reach_the_others(signalling, app: Starlette, case_room) -> None:
     with (
         connect(signalling, app, case_room, "radiologist") as host,
         connect(signalling, app, case_room, "village") as village,

@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import pytest
 from pydicom import Dataset, dcmread
-from pydicom.data import get_testdata_file
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
@@ -48,6 +47,7 @@ from tests.support.consult import (
 )
 from tests.support.dicom_factory import ct_series, multiframe_us
 from tests.support.dicomweb import split_multipart, stow
+from tests.support.paths import pydicom_test_file
 from tests.support.rtc import RtcPeer
 
 HOST, TRAINEE = "radiologist", "trainee"
@@ -88,7 +88,7 @@ def _with_private_tag(data: bytes, burned_in: str | None) -> bytes:
 
 def _identified_ecg() -> bytes:
     """pydicom's real Mortara 12-lead, as the village clinic's cart would send it for 张三."""
-    ds = dcmread(get_testdata_file("waveform_ecg.dcm"))
+    ds = dcmread(pydicom_test_file("waveform_ecg.dcm"))
     ds.PatientName, ds.PatientID, ds.PatientBirthDate = "张^三", "P000041", "19650312"
     ds.AcquisitionDateTime, ds.DeviceSerialNumber = "20250115093000", ECG_SERIAL
     ds.SpecificCharacterSet = "ISO_IR 192"
@@ -444,13 +444,13 @@ def test_preparing_again_reuses_every_copy(app: Any, item: dict[str, Any], sessi
 def test_only_ready_items_of_the_own_community_and_every_read_audited(app: Any, item: dict[str, Any], session_factory: Any) -> None:  # fmt: skip
     path = f"/api/teaching/library/{item['id']}"
     with transaction(session_factory) as db:
-        db.get(TeachingItem, item["id"]).state = TeachingItemState.PREPARING
+        db.get_one(TeachingItem, item["id"]).state = TeachingItemState.PREPARING
     try:
         assert trainee_get(app, path).status_code == 404
         assert TestClient(app).get(path, headers=auth(app, HOST)).status_code == 200
     finally:
         with transaction(session_factory) as db:
-            db.get(TeachingItem, item["id"]).state = TeachingItemState.READY
+            db.get_one(TeachingItem, item["id"]).state = TeachingItemState.READY
 
     with transaction(session_factory) as db:
         community = Community(name=f"另一医共体 {time.time_ns()}")

@@ -330,6 +330,6 @@ def scp_ecg(
     return struct.pack("<H", _crc_ccitt(rest)) + rest
 
 
-def scp_section_offset(record: bytes, section_id: int) -> int:
+def scp_section_offset(record: bytes | bytearray, section_id: int) -> int:
     """Where a section starts in an SCP-ECG record (0-based), read from its section 0 pointer."""
     return struct.unpack_from("<I", record, 6 + 16 + 10 * section_id + 6)[0] - 1

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx2 as httpx
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from tests.support.accounts import sign_in
@@ -55,7 +56,7 @@ class Person:
         return created.json()["id"]
 
 
-def people(app) -> Iterator[Callable[[str], Person]]:
+def people(app: Starlette) -> Iterator[Callable[[str], Person]]:
     """Sign people in, each with their own client (and address, so login throttling never interferes)."""
     opened: list[TestClient] = []
 
@@ -71,6 +72,6 @@ def people(app) -> Iterator[Callable[[str], Person]]:
         client.__exit__(None, None, None)
 
 
-def ok(response: httpx.Response) -> dict[str, Any]:
+def ok(response: httpx.Response) -> Any:  # the JSON answer: an object, or an array (QIDO)
     assert response.status_code == 200, response.text
     return response.json()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from server.access.models import AuditEvent
 from server.billing.rules import BOOKS_TIMEZONE
@@ -19,12 +21,14 @@ OTHER_NATIONAL_ID = "440524188001010014"
 HEALTH_CARD = "HC2024A0001"
 
 
-def institution_id(session_factory, name: str) -> int:
+def institution_id(session_factory: sessionmaker[Session], name: str) -> int:
     with session_factory() as db:
-        return db.scalar(select(Institution.id).where(Institution.name == name))
+        found = db.scalar(select(Institution.id).where(Institution.name == name))
+        assert found is not None
+        return found
 
 
-def county_id(session_factory) -> int:
+def county_id(session_factory: sessionmaker[Session]) -> int:
     return institution_id(session_factory, "示范县人民医院")
 
 
@@ -85,7 +89,9 @@ def check_identity(
     )
 
 
-def received_referral(person, session_factory) -> tuple[Person, Person, int]:
+def received_referral(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> tuple[Person, Person, int]:
     """A fresh referral up to the county hospital, received by its office: (village, office, id)."""
     village, office = person("village"), person("referral")
     referral = refer_up(village, referable_case(village), county_id(session_factory))
@@ -93,14 +99,16 @@ def received_referral(person, session_factory) -> tuple[Person, Person, int]:
     return village, office, referral["id"]
 
 
-def booked_referral(person, session_factory) -> tuple[Person, Person, int]:
+def booked_referral(
+    person: Callable[[str], Person], session_factory: sessionmaker[Session]
+) -> tuple[Person, Person, int]:
     village, office, referral_id = received_referral(person, session_factory)
     slot = publish(office, county_id(session_factory), capacity=10)
     assert state_after(office, referral_id, "book", slot_id=slot["id"]) == "booked"
     return village, office, referral_id
 
 
-def refusals(session_factory, referral_id: int, username: str) -> list[AuditEvent]:
+def refusals(session_factory: sessionmaker[Session], referral_id: int, username: str) -> list[AuditEvent]:
     with session_factory() as db:
         return list(
             db.scalars(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import zipfile
 
+from starlette.testclient import TestClient
+
 
 def zipped(files: dict[str, bytes]) -> bytes:
     out = io.BytesIO()
@@ -14,7 +16,7 @@ def zipped(files: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def post_slide(client, csrf: str, case_id: int, data: bytes, filename: str):
+def post_slide(client: TestClient, csrf: str, case_id: int, data: bytes, filename: str):
     return client.post(
         f"/api/cases/{case_id}/slides",
         params={"filename": filename},

@@ -3,10 +3,14 @@
 import time
 from pathlib import Path
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from server.core.task_runs import TaskRun, TaskState
 
 
-def wait_for_run(session_factory, task_id: str, log: Path, timeout: float = 60) -> TaskRun:
+def wait_for_run(
+    session_factory: sessionmaker[Session], task_id: str, log: Path, timeout: float = 60
+) -> TaskRun:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with session_factory() as db:

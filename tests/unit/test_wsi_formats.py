@@ -38,7 +38,7 @@ def fixtures() -> Path:
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> Path:
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return wsi_factory.pyramidal_tiff(tmp_path_factory.mktemp("wsi") / "gen.tiff")
 
 

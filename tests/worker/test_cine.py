@@ -6,15 +6,15 @@ from __future__ import annotations
 import io
 import time
 from fractions import Fraction
-from pathlib import Path
+from typing import Any
 
 import av
 import httpx2 as httpx
 import numpy as np
 import pydicom
 import pytest
-from pydicom.data import get_testdata_file
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from imaging.dicom import render_frame
 from imaging.dicom.cine import cine_frame_rate
@@ -22,6 +22,7 @@ from server.access.models import AuditEvent
 from server.dicom.previews import cine_key
 from server.storage import open_store
 from tests.support.dicom_factory import ct_series, multiframe_us, rewritten
+from tests.support.paths import pydicom_test_file
 
 # H.264 at the encoder's default quality over speckle: measured ≈ 4 grey levels on average per pixel.
 MAX_MEAN_ABS_DIFFERENCE = 8.0
@@ -55,10 +56,10 @@ def wait_for_cine(url: str, headers: dict[str, str], timeout: float = 90) -> htt
         time.sleep(0.5)
 
 
-def decoded(video: bytes) -> tuple[av.video.stream.VideoStream, list[np.ndarray], dict[str, object]]:
-    with av.open(io.BytesIO(video)) as container:
+def decoded(video: bytes) -> tuple[av.video.stream.VideoStream, list[np.ndarray], dict[str, Any]]:
+    with av.open(io.BytesIO(video), mode="r") as container:
         stream = container.streams.video[0]
-        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(stream)]
+        frames: list[np.ndarray] = [frame.to_ndarray(format="rgb24") for frame in container.decode(stream)]
         facts = {
             "codec": stream.codec_context.name,
             "pix_fmt": stream.codec_context.pix_fmt,
@@ -75,7 +76,7 @@ CASES = {
         Fraction(25),
     ),
     "real_us_frame_time": (
-        lambda: Path(get_testdata_file("examples_ybr_color.dcm")).read_bytes(),
+        lambda: pydicom_test_file("examples_ybr_color.dcm").read_bytes(),
         Fraction(30),
     ),
     "no_timing_default": (
@@ -86,7 +87,9 @@ CASES = {
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_multiframe_instance_plays_as_mp4(live_server, session_factory, name: str) -> None:
+def test_multiframe_instance_plays_as_mp4(
+    live_server, session_factory: sessionmaker[Session], name: str
+) -> None:
     make, rate = CASES[name]
     data = make()
     ds = pydicom.dcmread(io.BytesIO(data))

@@ -2,48 +2,54 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
 
 from server.cases.models import CaseEvent, Notification
 from server.cases.overdue import flag_overdue
 from server.core.clock import FixedClock
 from server.core.config import Settings
 from server.core.db import transaction
+from tests.support.people import Person
 from tests.support.services import process_env, running, telemed_command
 from tests.support.task_runs import wait_for_run
 from worker.app import make_celery
 
 
 @pytest.fixture
-def clock(app, monkeypatch):
+def clock(app: Starlette, monkeypatch: pytest.MonkeyPatch):
     """The app's clock, standing still at the current time until the test moves it."""
     fixed = FixedClock(datetime.now(UTC).replace(microsecond=0))
     monkeypatch.setattr(app.state, "clock", fixed, raising=False)
     return fixed
 
 
-def alerts(session_factory, case_id: int) -> list[tuple[int | None, int | None]]:
+def alerts(session_factory: sessionmaker[Session], case_id: int) -> list[tuple[int | None, int | None]]:
     with session_factory() as db:
         rows = db.execute(
             select(Notification.recipient_centre_id, Notification.recipient_user_id).where(
                 Notification.case_id == case_id, Notification.kind == "overdue"
             )
         ).all()
-    return [tuple(row) for row in rows]
+    return [(row[0], row[1]) for row in rows]
 
 
-def overdue_events(session_factory, case_id: int) -> int:
+def overdue_events(session_factory: sessionmaker[Session], case_id: int) -> int:
     with session_factory() as db:
-        return db.scalar(
+        found = db.scalar(
             select(func.count()).where(CaseEvent.case_id == case_id, CaseEvent.action == "overdue")
         )
+        assert found is not None
+        return found
 
 
 def test_an_urgent_case_past_its_target_is_flagged_and_its_centre_alerted_once(
-    person, clock, session_factory
+    person: Callable[[str], Person], clock, session_factory: sessionmaker[Session]
 ) -> None:
     village, ecg = person("village"), person("ecgreader")
     urgent = village.new_case("ecg", "urgent")
@@ -93,7 +99,9 @@ def test_an_urgent_case_past_its_target_is_flagged_and_its_centre_alerted_once(
     assert ecg.get(f"/api/cases/{on_time}").json()["overdue"] is False
 
 
-def test_resubmission_restarts_the_clock(person, clock, session_factory) -> None:
+def test_resubmission_restarts_the_clock(
+    person: Callable[[str], Person], clock, session_factory: sessionmaker[Session]
+) -> None:
     village, ecg = person("village"), person("ecgreader")
     case_id = village.new_case("ecg", "urgent")
     village.act(case_id, "submit")
@@ -119,7 +127,11 @@ def worker_log(settings: Settings, tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_the_worker_sweep_flags_once_however_often_it_runs(
-    person, clock, session_factory, settings, worker_log
+    person: Callable[[str], Person],
+    clock,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    worker_log,
 ) -> None:
     village = person("village")
     clock.advance(hours=-3)  # submitted three hours ago by the app's clock: due an hour ago by the worker's

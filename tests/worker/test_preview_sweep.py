@@ -48,13 +48,15 @@ def ingest_without_tasks(factory, store: ObjectStore, instances: list[bytes]) ->
     """Ingested, but no task sent: exactly what a failed send after commit leaves behind."""
     with transaction(factory) as db:
         village = db.scalar(select(Institution.id).where(Institution.name == "青山村卫生室"))
+        assert village is not None
         return [ingest_instance(db, store, data, institution_id=village, user=None) for data in instances]
 
 
 def test_sweep_renders_previews_whose_task_was_lost(embedded, tmp_path: Path) -> None:
     settings, store, factory = embedded
     outcomes = ingest_without_tasks(factory, store, ct_series(n_slices=3, rows=64, cols=64, seed=71))
-    ids = [outcome.instance_id for outcome in outcomes]
+    ids = [outcome.instance_id for outcome in outcomes if outcome.instance_id is not None]
+    assert len(ids) == len(outcomes)
 
     env = {"TELEMED_DATA_DIR": str(tmp_path), "TELEMED_SECRET_KEY": settings.secret_key}
     log = tmp_path / "worker.log"
@@ -76,12 +78,12 @@ def test_sweep_skips_fresh_uploads_and_images_that_cannot_render(embedded) -> No
     _settings, store, factory = embedded
     fresh, broken = ingest_without_tasks(factory, store, ct_series(n_slices=2, rows=32, cols=32, seed=72))
     with transaction(factory) as db:
-        db.get(DicomInstance, broken.instance_id).preview_error = "cannot render"
+        db.get_one(DicomInstance, broken.instance_id).preview_error = "cannot render"
     with factory() as db:
         assert missing_previews(db, utcnow() - timedelta(minutes=10)) == ([], [])  # both within grace
         assert missing_previews(db, utcnow()) == ([fresh.instance_id], [fresh.series_id])
     with transaction(factory) as db:
-        db.get(DicomInstance, fresh.instance_id).preview_error = "cannot render"
+        db.get_one(DicomInstance, fresh.instance_id).preview_error = "cannot render"
     with factory() as db:
         # A series whose every instance failed has no image to show: no thumbnail is asked for.
         assert missing_previews(db, utcnow()) == ([], [])

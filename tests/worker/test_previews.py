@@ -8,13 +8,14 @@ import numpy as np
 import pydicom
 from PIL import Image
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from imaging.dicom import render_frame
 from server.dicom.models import DicomInstance, DicomSeries
 from tests.support.dicomweb import parts
 
 
-def wait_all_previews(session_factory, series_uid: str, timeout: float = 60) -> None:
+def wait_all_previews(session_factory: sessionmaker[Session], series_uid: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while True:
         with session_factory() as db:
@@ -30,7 +31,9 @@ def wait_all_previews(session_factory, series_uid: str, timeout: float = 60) -> 
         time.sleep(0.3)
 
 
-def test_worker_previews_match_a_direct_rendering(live_server, session_factory) -> None:
+def test_worker_previews_match_a_direct_rendering(
+    live_server, session_factory: sessionmaker[Session]
+) -> None:
     live = live_server
     wait_all_previews(session_factory, live.series_uid)
     reader = live.platform.bearer("radiologist")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from server.api.app import create_app
@@ -30,14 +31,14 @@ def own_queue(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def urgent_worker(own_queue: Settings, demo, tmp_path) -> Iterator[None]:
+def urgent_worker(own_queue: Settings, demo: None, tmp_path: Path) -> Iterator[None]:
     command = telemed_command("worker", "--urgent-only", "--concurrency", "1")
     with running(command, process_env(own_queue), log=tmp_path / "urgent-worker.log"):
         yield
 
 
 @pytest.fixture
-def client(own_queue: Settings, demo) -> Iterator[TestClient]:
+def client(own_queue: Settings, demo: None) -> Iterator[TestClient]:
     with TestClient(create_app(own_queue), client=("10.78.0.1", 40000)) as test_client:
         yield test_client
 
@@ -53,23 +54,29 @@ def upload(client: TestClient, csrf: str, case_id: int, data: bytes) -> int:
     return response.json()["id"]
 
 
-def tiles_state(session_factory, slide_id: int) -> str:
+def tiles_state(session_factory: sessionmaker[Session], slide_id: int) -> str:
     with session_factory() as db:
-        return db.scalar(select(Slide.tiles_state).where(Slide.id == slide_id))
+        found = db.scalar(select(Slide.tiles_state).where(Slide.id == slide_id))
+        assert found is not None
+        return found
 
 
 def test_a_frozen_section_jumps_the_queue(
-    client, session_factory, pathology_case, urgent_worker, tmp_path: Path
+    client: TestClient,
+    session_factory: sessionmaker[Session],
+    pathology_case: tuple[int, int],
+    urgent_worker,
+    tmp_path: Path,
 ) -> None:
     case_id = pathology_case[0]
     with session_factory() as db, db.begin():
-        db.get(Case, case_id).urgency = Urgency.URGENT
+        db.get_one(Case, case_id).urgency = Urgency.URGENT
     csrf = sign_in(client, "village")
     urgent = upload(
         client, csrf, case_id, wsi_factory.pyramidal_tiff(tmp_path / "a.tiff", 1500, 1100).read_bytes()
     )
     with session_factory() as db, db.begin():
-        db.get(Case, case_id).urgency = Urgency.ROUTINE
+        db.get_one(Case, case_id).urgency = Urgency.ROUTINE
     routine = upload(
         client, csrf, case_id, wsi_factory.pyramidal_tiff(tmp_path / "b.tiff", 1400, 1000).read_bytes()
     )

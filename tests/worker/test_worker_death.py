@@ -47,8 +47,11 @@ def test_previews_survive_a_worker_killed_mid_task(tmp_path: Path) -> None:
     with transaction(factory) as db:
         load_demo(db, DEMO_PASSWORD)
         village = db.scalar(select(Institution.id).where(Institution.name == "青山村卫生室"))
+        assert village is not None
         cine = multiframe_us(FRAMES, rows=480, cols=640, seed=91)
         outcome = ingest_instance(db, store, cine, institution_id=village, user=None)
+    instance_id = outcome.instance_id
+    assert instance_id is not None
     celery = make_celery(settings)
     env = process_env(settings)
 
@@ -61,6 +64,7 @@ def test_previews_survive_a_worker_killed_mid_task(tmp_path: Path) -> None:
 
     with factory() as db:
         instance = db.get(DicomInstance, outcome.instance_id)
+        assert instance is not None
         assert instance.previews_at is None, (
             "the worker finished before it was killed; the test proves nothing"
         )
@@ -69,7 +73,7 @@ def test_previews_survive_a_worker_killed_mid_task(tmp_path: Path) -> None:
     second_log = tmp_path / "second-worker.log"
     with running(telemed_command("worker", "--concurrency", "1"), env, log=second_log):
         celery.send_task("imaging.requeue_missing_previews", kwargs={"grace_seconds": 0})
-        wait_until(lambda: previews_done(factory, outcome.instance_id), second_log, timeout=120)
+        wait_until(lambda: previews_done(factory, instance_id), second_log, timeout=120)
 
     for frame in range(FRAMES):
         for size in PREVIEW_SIZES:

@@ -46,6 +46,7 @@ def add_reader(session_factory, like: str = "radiologist") -> str:
     username = f"{like}-{uuid.uuid4().hex[:6]}"
     with transaction(session_factory) as db:
         model = db.scalar(select(User).where(User.username == like))
+        assert model is not None, f"no user {like!r}"
         db.add(
             User(
                 username=username,

@@ -80,7 +80,8 @@ def parse_playlist(text: str) -> Playlist:
     lines = text.splitlines()
     sequence = next(int(line.split(":")[1]) for line in lines if line.startswith("#EXT-X-MEDIA-SEQUENCE:"))
     init = next(line.split('URI="')[1].rstrip('"') for line in lines if line.startswith("#EXT-X-MAP:"))
-    segments, duration = [], 0.0
+    segments: list[tuple[int, float, str]] = []
+    duration = 0.0
     for line in lines:
         if line.startswith("#EXTINF:"):
             duration = float(line[8:].split(",")[0])
@@ -150,7 +151,7 @@ async def viewers(clients: list[httpx.AsyncClient], base: str, room: str, bearer
 
 def decode_segment(init: bytes, segment: bytes) -> tuple[list[int], int]:
     """The capture times (ms) of the segment's pictures, and how many audio frames it holds."""
-    with av.open(io.BytesIO(init + segment)) as container:
+    with av.open(io.BytesIO(init + segment), "r") as container:
         assert {s.codec_context.name for s in container.streams} == {"h264", "aac"}
         times, sounds = [], 0
         for frame in container.decode(video=0, audio=0):
@@ -166,7 +167,7 @@ def latencies(watches: list[Watch]) -> list[float]:
     Every segment must decode; the one a viewer joined on is left out of the figures, as it was
     already there when the viewer came (its age says when the viewer joined, not how late it is)."""
     decoded: dict[str, tuple[list[int], int]] = {}
-    result = []
+    result: list[float] = []
     for seen in watches:
         joined = min(seen.segments)
         for number, (data, _, done) in seen.segments.items():

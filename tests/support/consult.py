@@ -205,6 +205,7 @@ def new_teaching_session(session_factory: Any, title: str, host: str = "radiolog
     """A teaching round (教学查房) of the demo community hosted by `host`, scheduled now; its id."""
     with transaction(session_factory) as db:
         user = db.scalar(select(User).where(User.username == host))
+        assert user is not None, f"no user {host!r}"
         session = TeachingSession(
             community_id=user.community_id,
             title=title,

@@ -289,7 +289,9 @@ def truncated(data: bytes, *, keep: int | None = None) -> bytes:
 
 def pixel_data_offset(data: bytes) -> int:
     """Offset in `data` of the first byte of the Pixel Data value (after its element header)."""
-    return dcmread(BytesIO(data)).get_item("PixelData").value_tell
+    tell = dcmread(BytesIO(data))["PixelData"].file_tell  # the raw element's value_tell
+    assert tell is not None  # set on every element read from a file
+    return tell
 
 
 def without_preamble(data: bytes) -> bytes:

@@ -3,6 +3,7 @@
 import email.parser
 import email.policy
 import uuid
+from email.message import Message
 
 import httpx2 as httpx
 from starlette.testclient import TestClient
@@ -20,11 +21,17 @@ def multipart(parts: list[bytes]) -> tuple[bytes, str]:
     )
 
 
+def _payload(part: Message) -> bytes:
+    payload = part.get_payload(decode=True)
+    assert isinstance(payload, bytes), "a multipart/related part that is itself multipart"
+    return payload
+
+
 def split_multipart(content_type: str, body: bytes) -> list[bytes]:
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
         f"Content-Type: {content_type}\r\n\r\n".encode() + body
     )
-    return [part.get_payload(decode=True) for part in message.iter_parts()]
+    return [_payload(part) for part in message.iter_parts()]
 
 
 def stow(client: TestClient, headers: dict[str, str], parts: list[bytes], case_id: int | None = None):
@@ -43,4 +50,4 @@ def parts(response: httpx.Response) -> list[bytes]:
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
         f"Content-Type: {response.headers['content-type']}\r\n\r\n".encode() + response.content
     )
-    return [part.get_payload(decode=True) for part in message.iter_parts()]
+    return [_payload(part) for part in message.iter_parts()]

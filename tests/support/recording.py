@@ -51,6 +51,7 @@ class Tone(AudioStreamTrack):
 
     async def recv(self) -> av.AudioFrame:
         frame = await super().recv()
+        assert isinstance(frame, av.AudioFrame) and frame.pts is not None  # aiortc types it as any Frame
         n = np.arange(frame.pts, frame.pts + frame.samples)
         pcm = (np.sin(2 * math.pi * 440 * n / frame.sample_rate) * 8000).astype(np.int16)
         out = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")

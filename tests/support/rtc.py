@@ -183,6 +183,7 @@ class RtcPeer:
                 return
             self.received.frames[track.kind] += 1
             if track.kind == "video":
+                assert isinstance(frame, av.VideoFrame)  # aiortc types recv() as any Frame or a Packet
                 self.received.video_sizes.add((frame.width, frame.height))
                 self.received.first_video.set()
 

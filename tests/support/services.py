@@ -116,7 +116,7 @@ def running(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        if log:
+        if not isinstance(out, int):  # subprocess.DEVNULL is an int; a log file is ours to close
             out.close()
 
 

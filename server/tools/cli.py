@@ -45,11 +45,12 @@ def _demo_password(settings: Settings) -> str:
 
 
 def cmd_demo(settings: Settings, _args: argparse.Namespace) -> int:
+    """Load the demo community with its last weeks of work (once; an existing one is left as it is)."""
     from server.tools.demo.community import load_demo
 
     password = _demo_password(settings)
     with _session(settings) as db:
-        created = load_demo(db, password)
+        created = load_demo(db, password, history=True)
     print("demo medical community loaded" if created else "demo medical community already present")
     return 0
 

@@ -18,6 +18,7 @@ from server.community.models import CentreKind, Community, Institution, ReadingC
 from server.core.clock import SYSTEM_CLOCK, FixedClock
 from server.core.orm import utcnow
 from server.tools.demo.billing import load_catalogue
+from server.tools.demo.history import load_history
 from server.tools.demo.referrals import load_referrals
 
 COMMUNITY_NAME = "示范县医共体"
@@ -102,8 +103,11 @@ def community_exists(db: Session) -> bool:
     return db.scalar(select(Community.id).where(Community.name == COMMUNITY_NAME)) is not None
 
 
-def load_demo(db: Session, password: str) -> list[DemoLogin]:
-    """Create the demo community once; every demo user gets `password`. Idempotent."""
+def load_demo(db: Session, password: str, *, history: bool = False) -> list[DemoLogin]:
+    """Create the demo community once; every demo user gets `password`. Idempotent.
+
+    `history` adds its last weeks of work (`server.tools.demo.history`), as `telemed demo` does; the
+    tests load the demo without it, so the rows they count stay the same."""
     if community_exists(db):
         return []
     community = Community(name=COMMUNITY_NAME)
@@ -147,6 +151,8 @@ def load_demo(db: Session, password: str) -> list[DemoLogin]:
             db, requester, NewCase(kind, urgency, question, patient=patient), now - waited
         )
     load_referrals(db, institutions, users, cases["李国强"])
+    if history:
+        load_history(db, institutions, users, targets=DEMO_TARGETS, user_agent=DEMO_LOADER)
     db.flush()
     return logins
 

@@ -134,10 +134,11 @@ def test_same_data_set_with_other_file_meta_is_a_duplicate(client, village_case,
     import io
 
     import pydicom
+    from pydicom.uid import UID
 
     original = ct_series(n_slices=1, rows=32, cols=32, seed=77, patient_name="周^六")[0]
     ds = pydicom.dcmread(io.BytesIO(original))
-    ds.file_meta.ImplementationClassUID = "1.2.3.4.5"
+    ds.file_meta.ImplementationClassUID = UID("1.2.3.4.5")
     ds.file_meta.SourceApplicationEntityTitle = "VILLAGE_DR"
     rewritten = io.BytesIO()
     ds.save_as(rewritten, enforce_file_format=True)

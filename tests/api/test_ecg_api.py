@@ -5,11 +5,9 @@ whole way to a rendered page and measurements with a real worker process."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import httpx2 as httpx
 import pytest
-from pydicom.data import get_testdata_file
 from sqlalchemy import func, select
 
 from server.access.models import AuditEvent
@@ -18,9 +16,10 @@ from server.community.models import Institution
 from server.ecg.models import EcgRecord
 from tests.support import ecg_factory
 from tests.support.accounts import bearer, sign_in
+from tests.support.paths import pydicom_test_file
 from tests.support.uploads import create, patch
 
-MORTARA = Path(get_testdata_file("waveform_ecg.dcm")).read_bytes()
+MORTARA = pydicom_test_file("waveform_ecg.dcm").read_bytes()
 
 
 @pytest.fixture(scope="module")

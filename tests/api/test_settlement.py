@@ -105,6 +105,7 @@ def month_of_services(session_factory, demo, app) -> dict[str, object]:
             case = new_case(db, institutions[member_name], kind, readers["village"].id)
             performer = readers["expert" if provider_name == "省人民医院" else "radiologist"]
             provider = db.get(Institution, institutions[provider_name])
+            assert provider is not None
             item = record_completed_service(db, case, provider, performer, moment)
             assert item is not None
             assert record_completed_service(db, case, provider, performer, moment) is item  # once per case
@@ -125,9 +126,9 @@ def month_of_services(session_factory, demo, app) -> dict[str, object]:
             datetime(2026, 7, 1, 0, 1, tzinfo=BEIJING),
         ):
             case = new_case(db, institutions["青山村卫生室"], CaseKind.IMAGING, readers["village"].id)
-            record_completed_service(
-                db, case, db.get(Institution, institutions["示范县人民医院"]), None, outside
-            )
+            county = db.get(Institution, institutions["示范县人民医院"])
+            assert county is not None
+            record_completed_service(db, case, county, None, outside)
     return {"expected": expected, "gross": gross, "institutions": institutions}
 
 

@@ -317,6 +317,7 @@ def test_dicomweb_client_reads_through_a_link(live_server) -> None:
 def test_a_link_ends_with_its_creators_account(client: TestClient, shared: Shared, session_factory) -> None:
     with transaction(session_factory) as db:
         model = db.scalar(select(User).where(User.username == "radiologist"))
+        assert model is not None
         db.add(
             User(
                 username="departing-reader",

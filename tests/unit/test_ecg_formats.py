@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from pydicom.data import get_testdata_file
 
 from imaging.ecg import (
     STANDARD_LEADS,
@@ -25,10 +24,9 @@ from imaging.ecg import (
     to_bytes,
 )
 from tests.support import ecg_factory
+from tests.support.paths import pydicom_test_file
 
-_mortara = get_testdata_file("waveform_ecg.dcm")  # a path (read=False), or None if pydicom lacks it
-assert isinstance(_mortara, str)
-MORTARA: str = _mortara
+MORTARA = pydicom_test_file("waveform_ecg.dcm")
 TRUTH = ecg_factory.Truth()
 
 
@@ -38,7 +36,7 @@ def leads() -> dict[str, np.ndarray]:
 
 
 def test_dicom_waveform_scaled_to_microvolts() -> None:
-    data = Path(MORTARA).read_bytes()
+    data = MORTARA.read_bytes()
     record = read_ecg(data, "anything.bin")  # the content decides, not the name
     ds = pydicom.dcmread(MORTARA)
     expected = ds.waveform_array(0)  # µV: the channels' sensitivity unit is uV (1.25 µV per count)
@@ -130,7 +128,7 @@ def test_scp_ecg_writer_agrees_with_biosig(leads, tmp_path: Path) -> None:
 
 def test_scp_ecg_with_an_inconsistent_lead_table_is_invalid(leads) -> None:
     data = bytearray(ecg_factory.scp_ecg(leads, TRUTH.fs))
-    data[ecg_factory.scp_section_offset(bytes(data), 3) + 16] = 40  # 40 leads declared, 12 defined
+    data[ecg_factory.scp_section_offset(data, 3) + 16] = 40  # 40 leads declared, 12 defined
     with pytest.raises(InvalidEcg, match="declares 40 leads") as raised:
         read_ecg(bytes(data))
     assert not isinstance(raised.value, UnsupportedEcg)
@@ -151,12 +149,12 @@ def test_scp_ecg_with_a_wrong_crc_is_invalid(leads) -> None:
 
 
 def test_stored_form_round_trips_exactly() -> None:
-    record = read_ecg(Path(MORTARA).read_bytes())
+    record = read_ecg(MORTARA.read_bytes())
     again = from_bytes(to_bytes(record))
     np.testing.assert_array_equal(again.samples, record.samples)
     assert again.samples.dtype == np.int32
     assert again.header() == record.header()
-    assert len(to_bytes(record)) < 0.5 * len(Path(MORTARA).read_bytes())
+    assert len(to_bytes(record)) < 0.5 * len(MORTARA.read_bytes())
 
 
 @pytest.mark.parametrize(
@@ -177,7 +175,7 @@ def test_unsupported_formats_name_the_accepted_ones(data: bytes) -> None:
 
 
 def test_truncated_and_broken_files_are_invalid(leads) -> None:
-    dicom = Path(MORTARA).read_bytes()
+    dicom = MORTARA.read_bytes()
     muse = ecg_factory.muse_xml(leads, TRUTH.fs)
     for broken in (
         dicom[: len(dicom) // 2],
@@ -202,4 +200,4 @@ def test_wfdb_header_reads_only_files_of_its_archive(signal_file: str) -> None:
 
 def test_detection_ignores_the_file_name(leads) -> None:
     assert detect_format(ecg_factory.muse_xml(leads, TRUTH.fs), "scan.dcm") == "ge_muse_xml"
-    assert detect_format(Path(MORTARA).read_bytes(), "ecg.xml") == "dicom"
+    assert detect_format(MORTARA.read_bytes(), "ecg.xml") == "dicom"

@@ -3,15 +3,13 @@ against the device's own values. Tolerances are stated here and the differences 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from pydicom.data import get_testdata_file
 
 from imaging.ecg import read_ecg
 from imaging.ecg.measure import measure
 from imaging.ecg.record import assemble
 from tests.support import ecg_factory
+from tests.support.paths import pydicom_test_file
 
 # Tolerances: rate ±1 bpm; PR and QT ±20 ms; QRS ±30 ms (single-lead delineation places onset and
 # offset inside the first and last small deflections); axis ±10°.
@@ -52,9 +50,7 @@ def test_synthetic_ecg_measured_within_tolerance(truth: ecg_factory.Truth) -> No
 
 
 def test_mortara_record_against_the_device_values() -> None:
-    path = get_testdata_file("waveform_ecg.dcm")  # a path (read=False), or None if pydicom lacks it
-    assert isinstance(path, str)
-    record = read_ecg(Path(path).read_bytes())
+    record = read_ecg(pydicom_test_file("waveform_ecg.dcm").read_bytes())
     ours = measure(record)
     device = record.device_measurements
     print("\nmeasure   ours    device  difference")

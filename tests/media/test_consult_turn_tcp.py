@@ -40,7 +40,7 @@ def turn_transports(peer: RtcPeer) -> set[str]:
         for transceiver in pc.getTransceivers():
             connection = transceiver.sender.transport.transport._connection
             for pair in connection._nominated.values():
-                to_turn = pair.protocol.transport._TurnTransport__inner_protocol.transport  # type: ignore[attr-defined]  # aioice's TURN transport keeps its socket's protocol private
+                to_turn = pair.protocol.transport._TurnTransport__inner_protocol.transport  # type: ignore[attr-defined]  # aioice types it as DatagramTransport; it is aioice's TurnTransport, whose inner protocol is private (name-mangled)
                 if to_turn.get_extra_info("ssl_object") is not None:
                     found.add("tls")
                 else:

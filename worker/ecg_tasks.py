@@ -12,8 +12,11 @@ from imaging.ecg.render import MEDIA_TYPES, render_page
 from server.core.orm import utcnow
 from server.ecg.ingest import PROCESS_TASK, page_key
 from server.ecg.models import EcgRecord
+from server.ecg.service import PageFormat
 from worker import resources
 from worker.base import RecordedTask
+
+PAGE_FORMATS: tuple[PageFormat, ...] = ("png", "pdf")  # what render_page draws; MEDIA_TYPES names each
 
 
 @shared_task(base=RecordedTask, bind=True, name=PROCESS_TASK)
@@ -28,9 +31,11 @@ def process_ecg_record(self: RecordedTask, record_id: int) -> dict[str, object]:
         try:
             record = from_bytes(store.read_bytes(row.record_key))
             automated = measure(record)
-            for fmt, media_type in MEDIA_TYPES.items():
-                page = render_page(record, automated, fmt)  # type: ignore[arg-type]
-                store.put(page_key(row, fmt), io.BytesIO(page), length=len(page), content_type=media_type)
+            for fmt in PAGE_FORMATS:
+                page = render_page(record, automated, fmt)
+                store.put(
+                    page_key(row, fmt), io.BytesIO(page), length=len(page), content_type=MEDIA_TYPES[fmt]
+                )
         except (InvalidEcg, ValueError) as exc:
             row.render_state, row.render_error = "failed", str(exc)[:1000]
             return {"record_id": record_id, "status": "failed"}

@@ -201,7 +201,7 @@ def _parameters(path: str) -> list[dict[str, Any]]:
 def _operation(route: Route, method: str, operation_id: str, ref: _ModelRefs) -> dict[str, Any]:
     handler = handler_of(route)
     summary, details = _summary(handler)
-    access: Access = route.access  # type: ignore[attr-defined]
+    access: Access = route.access  # type: ignore[attr-defined]  # set on Starlette's Route by api_route
     kind, roles, who = _who(access)
     contract = _contract(route)
     produces = contract["produces"]

@@ -113,11 +113,15 @@ class History:
 
     def reported(self, reader: str, case_id: int, content: dict[str, Any], day: date, hhmm: str) -> None:
         """A centre's reader claims the queued case at `hhmm`, reviews it, writes and signs the report."""
+        self.signed(reader, case_id, content, self.taken(reader, case_id, day, hhmm))
+
+    def taken(self, reader: str, case_id: int, day: date, hhmm: str) -> FixedClock:
+        """A centre's reader claims the queued case at `hhmm` and starts reviewing it a minute later."""
         clock = self.at(day, hhmm)
         cases.claim(self.db, self.by(reader), clock, case_id)
         clock.advance(minutes=1)
         cases.start_review(self.db, self.by(reader), clock, case_id)
-        self.signed(reader, case_id, content, clock)
+        return clock
 
     def signed(self, reader: str, case_id: int, content: dict[str, Any], clock: FixedClock) -> None:
         """The report written over a quarter of an hour (the draft saved first) and signed; signing bills it."""
@@ -141,26 +145,29 @@ class History:
         for notification_id in unread:
             notifications.mark_read(self.db, self.by(username), clock, notification_id)
 
-    def slot(self, day: date, department: str, capacity: int) -> int:
-        """The referral office publishes a day's outpatient slots, at 07:50 the day before."""
-        clock = self.at(day - timedelta(days=1), "07:50")
-        return referral_office.publish_slot(
-            self.db, self.by("referral"), clock, self.county, day, SlotKind.OUTPATIENT, capacity, department
-        ).id
-
-    def referred_up(self, doctor: str, case_id: int, letter: dict[str, str], day: date, hhmm: str) -> int:
-        """The grassroots doctor sends the case's patient up to the county hospital."""
-        letter_to_county = UpLetter(case_id, self.county, **letter)
-        clock = self.at(day, hhmm)
-        return referrals.create_referral(
-            self.db, self.by(doctor), clock, letter_to_county
-        ).summary.referral.id
-
-    def received_and_booked(self, referral_id: int, slot_id: int, day: date, hhmm: str) -> None:
-        clock = self.at(day, hhmm)
-        referrals.receive(self.db, self.by("referral"), clock, referral_id)
-        clock.advance(minutes=8)
-        referrals.book(self.db, self.by("referral"), clock, referral_id, slot_id)
+    def sent_up_and_booked(
+        self, doctor: str, case_id: int, letter: dict[str, str], day: date, clinic: str
+    ) -> int:
+        """The office publishes the next day's `clinic` slots at 07:50; the grassroots doctor sends the
+        case's patient up at 08:30; the office receives the referral at 09:00 and books it into them."""
+        clock = self.at(day, "07:50")
+        slot = referral_office.publish_slot(
+            self.db,
+            self.by("referral"),
+            clock,
+            self.county,
+            day + timedelta(days=1),
+            SlotKind.OUTPATIENT,
+            20,
+            clinic,
+        )
+        up = UpLetter(case_id, self.county, **letter)
+        referral = referrals.create_referral(
+            self.db, self.by(doctor), self.at(day, "08:30"), up
+        ).summary.referral
+        referrals.receive(self.db, self.by("referral"), self.at(day, "09:00"), referral.id)
+        referrals.book(self.db, self.by("referral"), self.at(day, "09:08"), referral.id, slot.id)
+        return referral.id
 
     def identity_checked(
         self, username: str, referral_id: int, national_id: str, day: date, hhmm: str
@@ -204,6 +211,32 @@ SUN_ZHIMING = DemoPatient("孙志明", "M", date(1952, 2, 17), "1101011952021703
 HUANG_MEIHUA = DemoPatient("黄美华", "F", date(1970, 5, 11), "110101197005112044")  # 青山村
 YANG_DEFU = DemoPatient("杨德福", "M", date(1950, 10, 3), "110101195010030618")  # 青山村
 
+# The letters (转诊单) the grassroots doctors send up: reason, diagnosis, history, treatment so far.
+CHEN_SHUFEN_LETTER = {
+    "reason": "抗感染治疗3天仍发热（38.6℃），胸片示右下肺炎伴少量胸腔积液，需上级医院进一步诊治",
+    "diagnosis": "社区获得性肺炎（右下）；右侧少量胸腔积液",
+    "history": "既往体健，无药物过敏史",
+    "treatment": "头孢呋辛酯0.5g bid口服3天",
+}
+LIU_JIANGUO_LETTER = {
+    "reason": "心电图示QTc延长（508 ms），孙教授会诊建议上级医院门诊行动态心电图及电解质检查",
+    "diagnosis": "QT间期延长（药物相关？）",
+    "history": "慢性支气管炎10年；近一周口服阿奇霉素",
+    "treatment": "已停用阿奇霉素",
+}
+SUN_ZHIMING_LETTER = {
+    "reason": "右膝关节疼痛加重，行走受限，保守治疗半年无效，要求县医院骨科评估关节置换",
+    "diagnosis": "右膝骨性关节炎（K-L Ⅲ级）",
+    "history": "高血压5年，口服氨氯地平",
+    "treatment": "塞来昔布口服，玻璃酸钠关节腔注射3次",
+}
+YANG_DEFU_LETTER = {
+    "reason": "高血压3级，联合用药血压仍170/100 mmHg左右，心电图示左心室高电压、ST-T改变，需明确靶器官损害并调整方案",
+    "diagnosis": "高血压3级（很高危）；左心室肥厚？",
+    "history": "高血压10年；吸烟40年",
+    "treatment": "硝苯地平缓释片20mg bid，氢氯噻嗪12.5mg qd",
+}
+
 
 # ---- last month: a report signed and amended, a referral cancelled, the month settled ----------------
 
@@ -219,10 +252,7 @@ def chest_film_signed_and_amended(h: History) -> int:
         day,
         "09:10",
     )
-    clock = h.at(day, "10:02")
-    cases.claim(h.db, h.by("radiologist"), clock, case_id)
-    clock.advance(minutes=1)
-    cases.start_review(h.db, h.by("radiologist"), clock, case_id)
+    clock = h.taken("radiologist", case_id, day, "10:02")
     clock.advance(minutes=15)
     reports.save_draft(
         h.db, h.by("radiologist"), clock, case_id, {"findings": "右下肺野见斑片状模糊影，边缘不清。"}
@@ -262,15 +292,7 @@ def chest_film_signed_and_amended(h: History) -> int:
 def referral_cancelled_by_sender(h: History, case_id: int) -> None:
     """陈淑芬 still has fever: referred up and booked, then withdrawn once the new antibiotic works."""
     day = h.last_month(6)
-    slot = h.slot(day + timedelta(days=1), "呼吸内科", 15)
-    letter = {
-        "reason": "抗感染治疗3天仍发热（38.6℃），胸片示右下肺炎伴少量胸腔积液，需上级医院进一步诊治",
-        "diagnosis": "社区获得性肺炎（右下）；右侧少量胸腔积液",
-        "history": "既往体健，无药物过敏史",
-        "treatment": "头孢呋辛酯0.5g bid口服3天",
-    }
-    referral_id = h.referred_up("village", case_id, letter, day, "08:30")
-    h.received_and_booked(referral_id, slot, day, "09:05")
+    referral_id = h.sent_up_and_booked("village", case_id, CHEN_SHUFEN_LETTER, day, "呼吸内科")
     referrals.cancel(
         h.db,
         h.by("village"),
@@ -328,10 +350,7 @@ def ecg_second_opinion(h: History) -> int:
         "14:00",
         urgency=Urgency.URGENT,
     )
-    clock = h.at(day, "14:12")
-    cases.claim(h.db, h.by("ecgreader"), clock, case_id)
-    clock.advance(minutes=1)
-    cases.start_review(h.db, h.by("ecgreader"), clock, case_id)
+    h.taken("ecgreader", case_id, day, "14:12")
     cases.escalate(
         h.db,
         h.by("ecgreader"),
@@ -368,15 +387,7 @@ def ecg_second_opinion(h: History) -> int:
 def outpatient_referral_closed(h: History, case_id: int) -> None:
     """刘建国 is seen at the county cardiology clinic and comes home; 何村医 closes the referral."""
     day = h.days_ago(11)
-    slot = h.slot(day + timedelta(days=1), "心内科", 20)
-    letter = {
-        "reason": "心电图示QTc延长（508 ms），孙教授会诊建议上级医院门诊行动态心电图及电解质检查",
-        "diagnosis": "QT间期延长（药物相关？）",
-        "history": "慢性支气管炎10年；近一周口服阿奇霉素",
-        "treatment": "已停用阿奇霉素",
-    }
-    referral_id = h.referred_up("shiqiao", case_id, letter, day, "08:30")
-    h.received_and_booked(referral_id, slot, day, "09:00")
+    referral_id = h.sent_up_and_booked("shiqiao", case_id, LIU_JIANGUO_LETTER, day, "心内科")
     plan = "动态心电图未见恶性心律失常；血钾3.3 mmol/L。予氯化钾缓释片1g tid口服一周，禁用延长QT的药物，一周后村卫生室复查心电图。"
     h.arrived_and_treated(
         referral_id, LIU_JIANGUO.national_id, (ReferralNoteKind.TREATMENT_PLAN, plan), day + timedelta(days=1)
@@ -406,14 +417,11 @@ def referral_declined(h: History) -> None:
         "impression": "右膝关节骨性关节炎（K-L Ⅲ级）。",
     }
     h.reported("radiologist", case_id, knee, day, "14:20")
-    letter = {
-        "reason": "右膝关节疼痛加重，行走受限，保守治疗半年无效，要求县医院骨科评估关节置换",
-        "diagnosis": "右膝骨性关节炎（K-L Ⅲ级）",
-        "history": "高血压5年，口服氨氯地平",
-        "treatment": "塞来昔布口服，玻璃酸钠关节腔注射3次",
-    }
     ago_4 = h.days_ago(4)
-    referral_id = h.referred_up("township", case_id, letter, ago_4, "09:00")
+    letter = UpLetter(case_id, h.county, **SUN_ZHIMING_LETTER)
+    referral_id = referrals.create_referral(
+        h.db, h.by("township"), h.at(ago_4, "09:00"), letter
+    ).summary.referral.id
     referrals.receive(h.db, h.by("referral"), h.at(ago_4, "10:10"), referral_id)
     referrals.decline(
         h.db,
@@ -448,17 +456,9 @@ def referred_back_down_and_followed(h: History) -> None:
         "interpretation": "窦性心律；左心室高电压；ST-T改变（V5、V6导联ST段压低0.05 mV）",
     }
     h.reported("ecgreader", case_id, ecg, day, "09:30")
-    letter = {
-        "reason": "高血压3级，联合用药血压仍170/100 mmHg左右，心电图示左心室高电压、ST-T改变，需明确靶器官损害并调整方案",
-        "diagnosis": "高血压3级（很高危）；左心室肥厚？",
-        "history": "高血压10年；吸烟40年",
-        "treatment": "硝苯地平缓释片20mg bid，氢氯噻嗪12.5mg qd",
-    }
     sent = day + timedelta(days=1)
     seen = sent + timedelta(days=1)
-    slot = h.slot(seen, "心内科", 20)
-    up = h.referred_up("village", case_id, letter, sent, "08:30")
-    h.received_and_booked(up, slot, sent, "09:00")
+    up = h.sent_up_and_booked("village", case_id, YANG_DEFU_LETTER, sent, "心内科")
     findings = "心脏超声：室间隔12 mm，左室射血分数62%；24小时动态血压均值158/96 mmHg；尿微量白蛋白阴性。"
     h.arrived_and_treated(up, YANG_DEFU.national_id, (ReferralNoteKind.RECORD, findings), seen)
     letter_down = DownLetter(
@@ -545,7 +545,7 @@ def case_withdrawn(h: History) -> None:
 
 
 def quota_raised(h: History) -> None:
-    """This morning the office raised the grassroots reserve of the slots it publishes next."""
+    """Two hours ago the office raised the grassroots reserve of the slots it publishes next."""
     h.clock.set(h.now - timedelta(hours=2))
     referral_office.set_quota(h.db, h.by("referral"), h.clock, h.county, QUOTA_SHARE_BP)
 

@@ -9,9 +9,8 @@ from kombu import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from server.api.routing import Access, declare
+from server.api.routing import Access, ApiRoute, Contract
 from server.api.schemas.health import Liveness, Readiness
 from server.core.db import ping
 
@@ -58,10 +57,13 @@ async def readyz(request: Request) -> Response:
     )
 
 
+# Probes carry no credentials; a server that is not ready answers 503 with the same body.
 routes = [
-    declare(Route("/healthz", healthz), response=Liveness),
-    declare(Route("/readyz", readyz), response=Readiness),
+    ApiRoute("/healthz", healthz, access=Access.public(), contract=Contract(response=Liveness)),
+    ApiRoute(
+        "/readyz",
+        readyz,
+        access=Access.public(),
+        contract=Contract(response=Readiness, others={503: Readiness}),
+    ),
 ]
-routes[1].other_responses = {503: Readiness}  # type: ignore[attr-defined]  # not ready: the same body
-for _route in routes:
-    _route.access = Access.public()  # type: ignore[attr-defined]  # probes carry no credentials

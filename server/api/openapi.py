@@ -32,7 +32,7 @@ from pydantic_core import core_schema
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from server.api.routing import Access, Context, api_route
+from server.api.routing import Access, ApiRoute, Context, Contract, api_route
 from server.api.schemas.common import ErrorBody
 from server.api.schemas.openapi import OpenApiDocument
 from server.auth.sessions import SESSION_COOKIE
@@ -69,18 +69,6 @@ class _Schemas(GenerateJsonSchema):
         return super().field_is_required(field, total)
 
 
-def _contract(route: Route) -> dict[str, Any]:
-    """What `routing.declare` keeps on a route (plain routes declared by hand may lack some of it)."""
-    return {
-        "body": getattr(route, "body_model", None),
-        "response": getattr(route, "response_model", None),
-        "consumes": getattr(route, "consumes", None),
-        "produces": getattr(route, "produces", None),
-        "status": getattr(route, "success_status", 200),
-        "other": getattr(route, "other_responses", {}),
-    }
-
-
 def _media_schema(media_type: str) -> dict[str, Any]:
     """A non-JSON body: text, or bytes (an image, a PDF, a DICOM file, a multipart/related stream...)."""
     if media_type.startswith("text/") or media_type.endswith("+xml"):
@@ -91,13 +79,13 @@ def _media_schema(media_type: str) -> dict[str, Any]:
 class _ModelRefs:
     """The models of every route, turned into JSON schemas together so that names are unique."""
 
-    def __init__(self, routes: Sequence[Route]) -> None:
+    def __init__(self, routes: Sequence[ApiRoute]) -> None:
         wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorBody, "serialization")]
         for route in routes:
-            contract = _contract(route)
-            if contract["body"] is not None:
-                wanted.append((contract["body"], "validation"))
-            answers = [contract["response"], *contract["other"].values()]
+            contract = route.contract
+            if contract.body is not None:
+                wanted.append((contract.body, "validation"))
+            answers = [contract.response, *contract.others.values()]
             wanted += [(model, "serialization") for model in answers if model is not None]
         unique = list(dict.fromkeys(wanted))
         self.refs, top = models_json_schema(unique, ref_template=REF_TEMPLATE, schema_generator=_Schemas)
@@ -107,11 +95,11 @@ class _ModelRefs:
         return dict(self.refs[(model, mode)])
 
 
-def _request_body(contract: dict[str, Any], ref: _ModelRefs) -> dict[str, Any] | None:
-    if contract["body"] is not None:
-        return {"required": True, "content": {JSON: {"schema": ref(contract["body"], "validation")}}}
-    if contract["consumes"]:
-        content = {media: {"schema": _media_schema(media)} for media in contract["consumes"]}
+def _request_body(contract: Contract, ref: _ModelRefs) -> dict[str, Any] | None:
+    if contract.body is not None:
+        return {"required": True, "content": {JSON: {"schema": ref(contract.body, "validation")}}}
+    if contract.consumes:
+        content = {media: {"schema": _media_schema(media)} for media in contract.consumes}
         return {"required": True, "content": content}
     return None
 
@@ -198,20 +186,20 @@ def _parameters(path: str) -> list[dict[str, Any]]:
     ]
 
 
-def _operation(route: Route, method: str, operation_id: str, ref: _ModelRefs) -> dict[str, Any]:
+def _operation(route: ApiRoute, method: str, operation_id: str, ref: _ModelRefs) -> dict[str, Any]:
     handler = handler_of(route)
     summary, details = _summary(handler)
-    access: Access = route.access  # type: ignore[attr-defined]  # set on Starlette's Route by api_route
+    access = route.access
     kind, roles, who = _who(access)
-    contract = _contract(route)
-    produces = contract["produces"]
+    contract = route.contract
+    produces = contract.produces
     responses: dict[str, Any] = {
-        str(contract["status"]): _answer(
-            contract["response"], produces, ref, "No content." if produces == () else "Success."
+        str(contract.status): _answer(
+            contract.response, produces, ref, "No content." if produces == () else "Success."
         ),
         **{
             str(status): _answer(model, produces, ref, "See the answer's fields.")
-            for status, model in contract["other"].items()
+            for status, model in contract.others.items()
         },
         "4XX": ERROR_RESPONSE,
     }
@@ -230,7 +218,7 @@ def _operation(route: Route, method: str, operation_id: str, ref: _ModelRefs) ->
     if method in BODY_METHODS:
         if (request_body := _request_body(contract, ref)) is not None:
             operation["requestBody"] = request_body
-        elif contract["consumes"] == ():
+        elif contract.consumes == ():
             operation["x-no-body"] = True  # declared: the operation takes no body
     if produces == ():
         operation["x-no-content"] = True
@@ -244,8 +232,8 @@ def openapi_document(routes: Sequence[BaseRoute], *, title: str, api_version: st
     """The OpenAPI document of `routes` (each a plain route carrying its access rule)."""
     paths: dict[str, dict[str, Any]] = {}
     seen: Counter[str] = Counter()
-    plain = [route for route in routes if isinstance(route, Route)]
-    assert len(plain) == len(routes), "every described route is a plain route"
+    plain = [route for route in routes if isinstance(route, ApiRoute)]
+    assert len(plain) == len(routes), "every described route is an ApiRoute (access rule and contract)"
     ref = _ModelRefs(plain)
     for route in plain:
         template = PATH_PARAM.sub(r"{\1}", route.path)
@@ -288,7 +276,7 @@ TITLE = "County telemedicine platform"
 
 def get_openapi(ctx: Context) -> Response:
     """This API's OpenAPI 3.1 description, generated from the route table."""
-    described = [r for r in ctx.request.app.routes if isinstance(r, Route) and hasattr(r, "access")]
+    described = [r for r in ctx.request.app.routes if isinstance(r, ApiRoute)]
     return JSONResponse(openapi_document(described, title=TITLE, api_version=VERSION))
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
@@ -360,29 +360,55 @@ def api_route(
         }
         return await run_in_threadpool(_run, state.session_factory, ctx_args, handler, access)
 
-    route = Route(path, endpoint, methods=list(methods), name=handler.__name__)
-    route.access = access  # type: ignore[attr-defined]  # an extra attribute on Starlette's Route, as in `declare`
-    return declare(route, body=body, response=response, consumes=consumes, produces=produces, status=status)
+    contract = Contract.of(body=body, response=response, consumes=consumes, produces=produces, status=status)
+    return ApiRoute(path, endpoint, methods=methods, name=handler.__name__, access=access, contract=contract)
 
 
-def declare(
-    route: Route,
-    *,
-    body: type[BaseModel] | None = None,
-    response: type[BaseModel] | None = None,
-    consumes: MediaTypes | None = None,
-    produces: MediaTypes | None = None,
-    status: int = 200,
-) -> Route:
-    """Keep a route's contract on it (see `api_route`), for the OpenAPI document."""
-    # Extra attributes on Starlette's Route, which declares none of them (openapi.py and the tests read
-    # them back); a Route subclass that declares them would let these ignores go.
-    route.body_model = body  # type: ignore[attr-defined]  # an extra attribute (above)
-    route.response_model = response  # type: ignore[attr-defined]  # an extra attribute (above)
-    route.consumes = (consumes,) if isinstance(consumes, str) else consumes  # type: ignore[attr-defined]  # an extra attribute (above)
-    route.produces = (produces,) if isinstance(produces, str) else produces  # type: ignore[attr-defined]  # an extra attribute (above)
-    route.success_status = status  # type: ignore[attr-defined]  # an extra attribute (above)
-    return route
+@dataclass(frozen=True)
+class Contract:
+    """What an endpoint takes and answers (see `api_route`), for the OpenAPI document."""
+
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    consumes: tuple[str, ...] | None = None
+    produces: tuple[str, ...] | None = None
+    status: int = 200
+    others: Mapping[int, type[BaseModel]] = field(default_factory=dict)  # other statuses with a body
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        body: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        consumes: MediaTypes | None = None,
+        produces: MediaTypes | None = None,
+        status: int = 200,
+        others: Mapping[int, type[BaseModel]] | None = None,
+    ) -> Contract:
+        def media(types: MediaTypes | None) -> tuple[str, ...] | None:
+            return (types,) if isinstance(types, str) else types
+
+        return cls(body, response, media(consumes), media(produces), status, dict(others or {}))
+
+
+class ApiRoute(Route):
+    """A Starlette route that carries its access rule and its contract: the OpenAPI document and the
+    role × endpoint tests read them back from the route table."""
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        access: Access,
+        contract: Contract | None = None,
+        methods: Iterable[str] | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(path, endpoint, methods=list(methods) if methods is not None else None, name=name)
+        self.access = access
+        self.contract = contract or Contract()
 
 
 T = TypeVar("T")
@@ -468,9 +494,8 @@ def api_stream_route(
         except DomainError as error:
             return error_response(http_status(error), error.code, error.detail, **error.extra)
 
-    route = Route(path, endpoint, methods=list(methods), name=handler.__name__)
-    route.access = access  # type: ignore[attr-defined]  # an extra attribute on Starlette's Route, as in `declare`
-    return declare(route, response=response, consumes=consumes, produces=produces, status=status)
+    contract = Contract.of(response=response, consumes=consumes, produces=produces, status=status)
+    return ApiRoute(path, endpoint, methods=methods, name=handler.__name__, access=access, contract=contract)
 
 
 def body_field(ctx: Context, name: str, kind: type | tuple[type, ...], *, required: bool = True) -> Any:

@@ -15,12 +15,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from server.access.models import AuditEvent
 from server.api.app import api_routes
-from server.api.routing import Access
+from server.api.routing import Access, ApiRoute
 from server.auth.sessions import create_session
 from server.community.models import Role, User
 from server.core.db import transaction
@@ -33,9 +32,9 @@ MISSING_ID = 987654321
 def endpoints() -> list[tuple[str, str, Access, str]]:
     found = []
     for route in api_routes():
-        assert isinstance(route, Route), f"{route} is not a plain route; the matrix cannot walk it"
+        assert isinstance(route, ApiRoute), f"{route} carries no access rule; the matrix cannot walk it"
         for method in sorted((route.methods or set()) - {"HEAD"}):
-            found.append((route.path, method, route.access, route.name))  # type: ignore[attr-defined]  # api_route declares it on Starlette's Route
+            found.append((route.path, method, route.access, route.name))
     return found
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from server.api.app import api_routes
+from server.api.routing import ApiRoute
 from server.auth.sessions import create_session
 from server.community.models import User
 from server.core.db import transaction
@@ -51,8 +51,8 @@ INT_FIELDS = sorted(
     | {
         name
         for route in api_routes()
-        if getattr(route, "body_model", None) is not None
-        for name in integer_properties(route.body_model.model_json_schema())  # type: ignore[attr-defined]  # api_route declares it on Starlette's Route
+        if isinstance(route, ApiRoute) and route.contract.body is not None
+        for name in integer_properties(route.contract.body.model_json_schema())
     }
 )
 QUERY = {
@@ -72,10 +72,10 @@ def admitted_endpoints() -> list[tuple[str, str, str]]:
     """(path, method, a username the rule admits) for every endpoint that is not an event stream."""
     found = []
     for route in api_routes():
-        assert isinstance(route, Route)
-        if route.path.endswith("/stream") or route.access.is_public:  # type: ignore[attr-defined]  # api_route declares it on Starlette's Route
+        assert isinstance(route, ApiRoute)
+        if route.path.endswith("/stream") or route.access.is_public:
             continue
-        role = next(r for r in USER_OF_ROLE if route.access.allows(r))  # type: ignore[attr-defined]  # api_route declares it on Starlette's Route
+        role = next(r for r in USER_OF_ROLE if route.access.allows(r))
         for method in sorted((route.methods or set()) - {"HEAD"}):
             found.append((route.path, method, USER_OF_ROLE[role]))
     return found

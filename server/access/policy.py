@@ -25,11 +25,11 @@ from server.cases.workflow import Relation
 from server.community.models import Institution, Role, User
 from server.core.orm import utcnow
 from server.dicom.models import DicomStudy
+from server.patients.models import IdentityResult
 from server.referrals.lifecycle import Side
 from server.referrals.models import (
     FollowUpEntry,
     IdentityCheck,
-    IdentityResult,
     Referral,
     ReferralDirection,
     ReferralOfficeMember,

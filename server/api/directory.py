@@ -18,6 +18,7 @@ from server.api.schemas.directory import (
 from server.community import directory
 from server.community.models import Role
 from server.core.clock import app_clock
+from server.patients import search
 
 
 def list_colleagues(ctx: Context) -> Response:
@@ -42,7 +43,7 @@ def list_institutions(ctx: Context) -> Response:
 
 def search_patients(ctx: Context) -> Response:
     """The caller's institution's patients whose name starts with, or whose ID or health card ends with, `q`."""
-    patients = directory.search_patients(
+    patients = search.search_patients(
         ctx.db, ctx.actor, app_clock(ctx.request.app), ctx.request.query_params.get("q", "")
     )
     return model_response(PatientList(items=[PatientSummary.model_validate(p) for p in patients]))

@@ -8,19 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.access.actor import Actor
 from server.community.models import Institution, Role, User
 from server.core.clock import Clock
 from server.core.errors import Invalid
-from server.patients.models import Patient
 
 # The colleagues a clinical user may pick: readers (a dispatcher assigns), experts (a case is escalated or
 # a consult addressed to one).
 PICKABLE_ROLES = (Role.READER, Role.EXPERT)
-MAX_PATIENTS = 50
 
 
 def community_of(actor: Actor) -> int:
@@ -88,34 +86,3 @@ def list_institutions(db: Session, actor: Actor, clock: Clock) -> list[Instituti
             .order_by(Institution.tier, Institution.name)
         )
     )
-
-
-def search_patients(db: Session, actor: Actor, clock: Clock, q: str) -> list[Patient]:
-    """The caller's institution's patients whose name starts with, or whose ID or health card ends
-    with, `q` (at most 50); the search and what it found are audited."""
-    q = q.strip()
-    if not q:
-        raise Invalid("invalid_query", "give a name, or the last digits of the ID or health card, as q")
-    pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    patients = list(
-        db.scalars(
-            select(Patient)
-            .where(
-                Patient.institution_id == actor.person.institution_id,
-                or_(
-                    Patient.name.like(f"{pattern}%", escape="\\"),
-                    Patient.national_id.like(f"%{pattern}", escape="\\"),
-                    Patient.health_card_no.like(f"%{pattern}", escape="\\"),
-                ),
-            )
-            .order_by(Patient.name, Patient.id)
-            .limit(MAX_PATIENTS)
-        )
-    )
-    actor.audit(
-        db,
-        "patient_search",
-        resource_type="patient",
-        detail={"count": len(patients), "ids": [p.id for p in patients]},
-    )
-    return patients

@@ -4,19 +4,15 @@ Before an upper-level doctor opens a referred patient's record, they type the nu
 patient's 居民身份证 or health card; it is compared with what the referring institution registered.
 Typing is forgiving about case and spaces, not about digits: an 18-digit national ID carries an
 ISO 7064 MOD 11-2 check digit, so most single-digit typos are caught before anything is compared.
-A matched check is valid for that user and referral for `CHECK_VALIDITY`.
+A matched check is valid for that user and referral for `CHECK_VALIDITY` (`server.referrals.identity`).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from server.patients.models import Patient
-from server.referrals.models import IdentityCheck, IdentityDocument, IdentityResult
+from server.patients.models import IdentityDocument, IdentityResult, Patient
 
 CHECK_VALIDITY = timedelta(hours=12)
 
@@ -83,19 +79,4 @@ def compare(patient: Patient, document: IdentityDocument, typed: str) -> Identit
     value = validate(typed)
     return (
         IdentityResult.MATCHED if value == stored_identifier(patient, document) else IdentityResult.MISMATCH
-    )
-
-
-def valid_check(db: Session, user_id: int, referral_id: int, now: datetime) -> IdentityCheck | None:
-    """The user's latest matched check of this referral's patient that is still valid at `now`."""
-    return db.scalar(
-        select(IdentityCheck)
-        .where(
-            IdentityCheck.user_id == user_id,
-            IdentityCheck.referral_id == referral_id,
-            IdentityCheck.result == IdentityResult.MATCHED,
-            IdentityCheck.valid_until > now,
-        )
-        .order_by(IdentityCheck.valid_until.desc())
-        .limit(1)
     )

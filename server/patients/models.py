@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -44,3 +45,14 @@ def mask_identifier(value: str | None) -> str:
     if len(value) <= 7:
         return "*" * len(value)
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+class IdentityDocument(enum.StrEnum):
+    NATIONAL_ID = "national_id"  # 居民身份证号
+    HEALTH_CARD = "health_card"  # 居民健康卡 / 电子健康卡号
+
+
+class IdentityResult(enum.StrEnum):
+    MATCHED = "matched"
+    MISMATCH = "mismatch"
+    INVALID = "invalid"  # malformed or failing its check digit: a typo, compared with nothing

@@ -23,13 +23,28 @@ from server.patients.identity import (
     InvalidIdentifier,
     compare,
     stored_identifier,
-    valid_check,
 )
+from server.patients.models import IdentityDocument, IdentityResult
 from server.referrals.lifecycle import Side
-from server.referrals.models import IdentityCheck, IdentityDocument, IdentityResult, Referral
+from server.referrals.models import IdentityCheck, Referral
 from server.referrals.visibility import visible_referral
 
 MAX_FAILED_CHECKS = 5  # per user and referral within CHECK_VALIDITY: typing, not guessing
+
+
+def valid_check(db: Session, user_id: int, referral_id: int, now: datetime) -> IdentityCheck | None:
+    """The user's latest matched check of this referral's patient that is still valid at `now`."""
+    return db.scalar(
+        select(IdentityCheck)
+        .where(
+            IdentityCheck.user_id == user_id,
+            IdentityCheck.referral_id == referral_id,
+            IdentityCheck.result == IdentityResult.MATCHED,
+            IdentityCheck.valid_until > now,
+        )
+        .order_by(IdentityCheck.valid_until.desc())
+        .limit(1)
+    )
 
 
 def require_identity(

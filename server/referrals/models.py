@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from server.cases.models import Case
 from server.community.models import Institution, User
 from server.core.orm import Base, UTCDateTime, str_enum, utcnow
-from server.patients.models import Patient
+from server.patients.models import IdentityDocument, IdentityResult, Patient
 
 
 class ReferralDirection(enum.StrEnum):
@@ -68,17 +68,6 @@ class TriageColour(enum.StrEnum):
     GREEN = "green"
     YELLOW = "yellow"
     RED = "red"
-
-
-class IdentityDocument(enum.StrEnum):
-    NATIONAL_ID = "national_id"  # 居民身份证号
-    HEALTH_CARD = "health_card"  # 居民健康卡 / 电子健康卡号
-
-
-class IdentityResult(enum.StrEnum):
-    MATCHED = "matched"
-    MISMATCH = "mismatch"
-    INVALID = "invalid"  # malformed or failing its check digit: a typo, compared with nothing
 
 
 class ReferralOfficeMember(Base):

@@ -19,11 +19,10 @@ from server.api.schemas.common import Contract, Timestamp
 from server.api.schemas.directory import Int32, IsoDate, PatientSummary, Person
 from server.cases.models import CaseKind
 from server.community.models import Institution, Tier, User
+from server.patients.models import IdentityDocument, IdentityResult
 from server.referrals import follow_up, office, service
 from server.referrals.lifecycle import TRIAGE_MEANINGS, Action, Side
 from server.referrals.models import (
-    IdentityDocument,
-    IdentityResult,
     OfficeDuty,
     ReferralDirection,
     ReferralEvent,

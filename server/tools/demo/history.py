@@ -36,11 +36,12 @@ from server.cases.service import NewCase, NewPatient
 from server.cases.workflow import TargetTimes
 from server.community.models import Institution, User
 from server.core.clock import SYSTEM_CLOCK, FixedClock
+from server.patients.models import IdentityDocument
 from server.referrals import follow_up
 from server.referrals import office as referral_office
 from server.referrals import service as referrals
 from server.referrals.identity import check_identity
-from server.referrals.models import FollowUpEntry, IdentityDocument, ReferralNoteKind, SlotKind, TriageColour
+from server.referrals.models import FollowUpEntry, ReferralNoteKind, SlotKind, TriageColour
 from server.referrals.service import DownLetter, FollowUpPlan, UpLetter
 
 CHINA = billing_rules.BOOKS_TIMEZONE  # the hospitals' wall clock; billing months and slot days are in it

@@ -16,11 +16,11 @@ from server.access.actor import Actor
 from server.cases.models import Case, CaseKind, CaseStatus
 from server.community.models import Institution, User
 from server.core.clock import SYSTEM_CLOCK, FixedClock
-from server.patients.models import Patient
+from server.patients.models import IdentityDocument, Patient
 from server.referrals import office as referral_office
 from server.referrals import service
 from server.referrals.identity import check_identity
-from server.referrals.models import IdentityDocument, OfficeDuty, ReferralSlot, SlotKind, TriageColour
+from server.referrals.models import OfficeDuty, ReferralSlot, SlotKind, TriageColour
 from server.referrals.office import local_today
 from server.referrals.service import DownLetter, FollowUpPlan, UpLetter
 

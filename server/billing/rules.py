@@ -11,7 +11,6 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -27,9 +26,9 @@ from server.billing.models import (
 )
 from server.cases.models import Case
 from server.community.models import Institution, Tier, User
+from server.core.clock import CHINA_TIME
 from server.core.errors import Conflict, Invalid
 
-BOOKS_TIMEZONE = ZoneInfo("Asia/Shanghai")
 WHOLE_BP = 10_000
 BASELINE_REVIEW_MONTHS = 6
 
@@ -64,7 +63,7 @@ def price_tier(institution: Institution) -> PriceTier:
 def parse_month(month: str) -> tuple[datetime, datetime]:
     """The start (inclusive) and end (exclusive) of a `YYYY-MM` month, as aware datetimes."""
     try:
-        first = datetime.strptime(month, "%Y-%m").replace(tzinfo=BOOKS_TIMEZONE)
+        first = datetime.strptime(month, "%Y-%m").replace(tzinfo=CHINA_TIME)
     except (TypeError, ValueError):
         raise BillingError(f"month must be YYYY-MM, not {month!r}") from None
     following = (first + timedelta(days=32)).replace(day=1)
@@ -72,7 +71,7 @@ def parse_month(month: str) -> tuple[datetime, datetime]:
 
 
 def month_of(moment: datetime) -> str:
-    return moment.astimezone(BOOKS_TIMEZONE).strftime("%Y-%m")
+    return moment.astimezone(CHINA_TIME).strftime("%Y-%m")
 
 
 def baseline_review_due(agreement: SettlementAgreement, today: date) -> bool:
@@ -240,7 +239,7 @@ def submit_statements(
             raise StatementFinal(
                 f"the {month} statement with institution {provider_id} is already {statement.state.value}"
             )
-        figures = compute_statement(db, member.id, provider_id, month, now.astimezone(BOOKS_TIMEZONE).date())
+        figures = compute_statement(db, member.id, provider_id, month, now.astimezone(CHINA_TIME).date())
         if statement is None:
             statement = Statement(
                 member_institution_id=member.id, provider_institution_id=provider_id, month=month

@@ -24,8 +24,8 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, HRFlowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from server.billing.rules import BOOKS_TIMEZONE
 from server.cases.models import CaseKind
+from server.core.clock import CHINA_TIME
 
 FONT = "STSong-Light"
 
@@ -82,13 +82,13 @@ class PrintedReport:
         """Whole years on the day of signing (in China Standard Time)."""
         if self.patient_birth_date is None:
             return None
-        signed_on = self.signed_at.astimezone(BOOKS_TIMEZONE).date()
+        signed_on = self.signed_at.astimezone(CHINA_TIME).date()
         born = self.patient_birth_date
         return signed_on.year - born.year - ((signed_on.month, signed_on.day) < (born.month, born.day))
 
 
 def china_time(moment: datetime) -> str:
-    return moment.astimezone(BOOKS_TIMEZONE).strftime("%Y-%m-%d %H:%M") + "（北京时间）"
+    return moment.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M") + "（北京时间）"
 
 
 def _style(name: str, size: float, **extra: Any) -> ParagraphStyle:

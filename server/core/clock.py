@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 
 class Clock(Protocol):
@@ -41,6 +42,9 @@ class FixedClock:
 
 
 SYSTEM_CLOCK = SystemClock()
+
+# China Standard Time (北京时间): the time member units keep their books, clinics and printed reports in.
+CHINA_TIME = ZoneInfo("Asia/Shanghai")
 
 
 def app_clock(app: Any) -> Clock:

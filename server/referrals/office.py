@@ -17,9 +17,8 @@ from sqlalchemy.orm import Session
 
 from server.access.actor import Actor
 from server.access.policy import CLINICAL_ROLES, AccessDenied, is_office_member
-from server.billing.rules import BOOKS_TIMEZONE
 from server.community.models import Institution, Role, User
-from server.core.clock import Clock
+from server.core.clock import CHINA_TIME, Clock
 from server.core.errors import Conflict, Invalid, not_found
 from server.referrals.lifecycle import DEFAULT_RESERVED_SHARE_BP, GRASSROOTS_TIERS, reserved_slots
 from server.referrals.models import (
@@ -39,7 +38,7 @@ DEFAULT_DAYS_LISTED = 13  # from today to two weeks on
 
 def local_today(clock: Clock) -> date:
     """Today where the hospitals are (China Standard Time), by `clock`: slots are booked by day."""
-    return clock.now().astimezone(BOOKS_TIMEZONE).date()
+    return clock.now().astimezone(CHINA_TIME).date()
 
 
 def slot_facts(slot: ReferralSlot) -> dict[str, Any]:

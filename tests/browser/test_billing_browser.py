@@ -22,8 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.billing.models import BillableItem, PriceTier
-from server.billing.rules import BOOKS_TIMEZONE
 from server.community.models import Institution, User
+from server.core.clock import CHINA_TIME
 from server.core.db import transaction
 from tests.support.browser import SEEN, chromium, screenshot, signed_in_page
 
@@ -66,7 +66,7 @@ def bill_a_read(live_server, session_factory: sessionmaker[Session]) -> str:
                 member_institution_id=member.id,
                 performed_by_id=reader.id,
                 completed_at=datetime.strptime(f"{month}-15 10:00", "%Y-%m-%d %H:%M").replace(
-                    tzinfo=BOOKS_TIMEZONE
+                    tzinfo=CHINA_TIME
                 ),
             )
         )

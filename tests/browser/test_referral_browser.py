@@ -24,8 +24,8 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from server.billing.rules import BOOKS_TIMEZONE
 from server.community.models import Institution, User
+from server.core.clock import CHINA_TIME
 from tests.support.browser import SEEN, chromium, screenshot, signed_in_page
 
 pytestmark = pytest.mark.browser
@@ -47,7 +47,7 @@ def prepare(live_server, session_factory: sessionmaker[Session]) -> tuple[str, i
         f"{url}/api/institutions/{county}/referral-office", json={"user_id": dispatcher}, headers=admin
     )
     assert added.status_code in (201, 409), added.text  # 409: already on the office from an earlier run
-    tomorrow = (datetime.now(BOOKS_TIMEZONE) + timedelta(days=1)).date().isoformat()
+    tomorrow = (datetime.now(CHINA_TIME) + timedelta(days=1)).date().isoformat()
     slot = httpx.post(
         f"{url}/api/referral-slots",
         json={"institution_id": county, "day": tomorrow, "kind": "outpatient", "capacity": 10,
@@ -186,7 +186,7 @@ def test_a_patient_referred_up_treated_and_referred_back_to_follow_up(
         )
         screenshot(upper, "referral-upper-doctor.png")
         down = record.get_by_test_id("refer-down-form")
-        due = (datetime.now(BOOKS_TIMEZONE) + timedelta(days=14)).date().isoformat()
+        due = (datetime.now(CHINA_TIME) + timedelta(days=14)).date().isoformat()
         down.get_by_test_id("down-summary").fill("门诊冠脉CTA示前降支轻度狭窄，药物治疗，症状缓解")
         down.get_by_test_id("down-plan").fill("监测血压，每两周随访一次，胸痛加重即上转")
         down.get_by_test_id("down-dates").fill(due)

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.access.models import AuditEvent
-from server.billing.rules import BOOKS_TIMEZONE
 from server.community.models import Institution
+from server.core.clock import CHINA_TIME
 from tests.support.people import Person, ok
 
 # Two valid 18-digit national IDs (the GB 11643 examples), and a health card.
@@ -33,7 +33,7 @@ def county_id(session_factory: sessionmaker[Session]) -> int:
 
 
 def local_today() -> date:
-    return datetime.now(BOOKS_TIMEZONE).date()
+    return datetime.now(CHINA_TIME).date()
 
 
 def referable_case(village: Person, name: str = "转诊测试", **patient: Any) -> int:

@@ -6,7 +6,7 @@ from pydantic import ConfigDict, Field
 
 from server.api.schemas.common import Contract
 from server.api.schemas.directory import NamedRef
-from server.billing.rules import BOOKS_TIMEZONE
+from server.core.clock import CHINA_TIME
 from server.dashboard.indicators import Dashboard as Board
 from server.dashboard.indicators import Indicator as Figure
 from server.dashboard.indicators import Text
@@ -83,7 +83,7 @@ class Dashboard(Contract):
     def of(cls, board: Board) -> Dashboard:
         return cls(
             month=board.month,
-            timezone=str(BOOKS_TIMEZONE),
+            timezone=str(CHINA_TIME),
             community=NamedRef.model_validate(board.community),
             indicators=[Indicator.of(indicator) for indicator in board.indicators],
         )

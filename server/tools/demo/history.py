@@ -35,7 +35,7 @@ from server.cases.models import CaseKind, Notification, Urgency
 from server.cases.service import NewCase, NewPatient
 from server.cases.workflow import TargetTimes
 from server.community.models import Institution, User
-from server.core.clock import SYSTEM_CLOCK, FixedClock
+from server.core.clock import CHINA_TIME, SYSTEM_CLOCK, FixedClock
 from server.patients.models import IdentityDocument
 from server.referrals import follow_up
 from server.referrals import office as referral_office
@@ -44,7 +44,7 @@ from server.referrals.identity import check_identity
 from server.referrals.models import FollowUpEntry, ReferralNoteKind, SlotKind, TriageColour
 from server.referrals.service import DownLetter, FollowUpPlan, UpLetter
 
-CHINA = billing_rules.BOOKS_TIMEZONE  # the hospitals' wall clock; billing months and slot days are in it
+CHINA = CHINA_TIME  # the hospitals' wall clock; billing months and slot days are in it
 QUOTA_SHARE_BP = 4000  # the referral office reserves 40% of the slots it publishes from now on
 
 

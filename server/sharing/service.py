@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -45,12 +45,15 @@ class NewShareLink:
     recipient: str | None = None
 
 
+LinkState = Literal["active", "expired", "revoked", "withdrawn"]
+
+
 @dataclass(frozen=True)
 class LinkView:
     """A link as listed, with its state now: active, expired, revoked or withdrawn."""
 
     link: ShareLink
-    state: str
+    state: LinkState
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,12 @@ def test_outside_expert_opens_a_share_link_until_it_is_revoked(live_server) -> N
         reader.get_by_test_id("share-create").click()
         url = reader.get_by_test_id("share-url").input_value(timeout=10000)
         assert "/share/" in url and url.startswith(live_server.url)
+        # The list reloads after the link is shown: wait until the new link heads it (links made by
+        # other tests on this case, e.g. a withdrawn one, headed it until then).
+        new_id = reader.get_by_test_id("share-url").get_attribute("data-link-id")
+        reader.wait_for_function(
+            f"document.querySelector('[data-testid=share-row]')?.dataset.linkId === '{new_id}'", timeout=10000
+        )
         assert share_row(reader).get_attribute("data-state") == "active"
         reader.screenshot(path=str(ARTIFACTS / "share-created.png"))
 

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from server.api.schemas.common import Timestamp
 from server.sharing.models import ShareScope
+from server.sharing.service import LinkState
 
 
 class ShareLinkInput(BaseModel):
@@ -28,7 +29,7 @@ class ShareLink(BaseModel):
     study_description: str
     scope: ShareScope
     recipient: str
-    state: str
+    state: LinkState
     created_at: Timestamp
     created_by: str
     expires_at: Timestamp

@@ -139,7 +139,7 @@ export default function ShareLinksPanel({ caseId, studies }: { caseId: string; s
         <div className="share-created" data-testid="share-created" role="status">
           <p>{t("share.created")}</p>
           <div className="share-url-row">
-            <input className="share-url" readOnly value={createdUrl} data-testid="share-url" onFocus={(e) => e.target.select()} />
+            <input className="share-url" readOnly value={createdUrl} data-testid="share-url" data-link-id={created?.id} onFocus={(e) => e.target.select()} />
             <button
               type="button"
               className="btn btn-secondary btn-small"
@@ -194,11 +194,7 @@ export default function ShareLinksPanel({ caseId, studies }: { caseId: string; s
                   <td>{link.created_by}</td>
                   <td className="cell-time">{when(link.expires_at)}</td>
                   <td>
-                    <span className={`share-state share-state-${link.state}`}>
-                      {link.state === "active" || link.state === "expired" || link.state === "revoked"
-                        ? t(`share.states.${link.state}`)
-                        : link.state}
-                    </span>
+                    <span className={`share-state share-state-${link.state}`}>{t(`share.states.${link.state}`)}</span>
                   </td>
                   <td>{link.use_count}</td>
                   <td className="cell-time">{when(link.last_used_at)}</td>

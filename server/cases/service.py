@@ -91,6 +91,7 @@ def visible_case(db: Session, actor: Actor, case_id: int) -> Case:
 class CaseMaterial(Protocol):
     """A row that belongs to one case (an ECG, a slide): seen by exactly those who see the case."""
 
+    id: int
     case: Case
 
 
@@ -104,6 +105,28 @@ def visible_material(db: Session, actor: Actor, model: type[M], row_id: int, wha
         raise not_found(what)
     require_case(db, actor.person, row.case)
     return row
+
+
+def materials_of(db: Session, actor: Actor, model: type[M], case_id: int, resource: str) -> list[M]:
+    """The case's `model` rows (its ECGs, its slides) in the order they came; the listing is audited."""
+    case = visible_case(db, actor, case_id)
+    rows: list[M] = sorted(db.scalars(select(model).filter_by(case_id=case.id)), key=lambda row: row.id)
+    actor.audit(
+        db, f"{resource}_list_read", resource_type="case", resource_id=case.id, patient_id=case.patient_id
+    )
+    return rows
+
+
+def audit_material_read(db: Session, actor: Actor, row: CaseMaterial, resource: str, part: str) -> None:
+    """Record that the actor read `part` of a case's material (the record, a page, a tile...)."""
+    actor.audit(
+        db,
+        f"{resource}_read",
+        resource_type=resource,
+        resource_id=row.id,
+        patient_id=row.case.patient_id,
+        detail={"part": part},
+    )
 
 
 def relations(db: Session, actor: Actor, case: Case) -> frozenset[Relation]:

@@ -36,6 +36,14 @@ def receive_instance(
     uploads kept it from being indexed; the object store's and the database's errors pass through.
     """
     outcome = ingest_instance(db, store, data, institution_id=institution_id, user=actor.user, case=case)
+    record_stored(db, actor, outcome, case, via=via)
+    return outcome
+
+
+def record_stored(
+    db: Session, actor: Actor, outcome: IngestOutcome, case: Case | None, *, via: Mapping[str, Any]
+) -> None:
+    """Record a stored (or already stored) instance in the audit trail, with the door's `via` detail."""
     actor.audit(
         db,
         "dicom_store",
@@ -44,7 +52,6 @@ def receive_instance(
         patient_id=case.patient_id if case else None,
         detail={**via, "status": outcome.status, "study": outcome.study_uid},
     )
-    return outcome
 
 
 def refuse_instance(db: Session, actor: Actor, reason: str, *, via: Mapping[str, Any]) -> None:

@@ -17,7 +17,7 @@ from server.community.models import User
 from server.core.errors import Invalid, not_found
 from server.core.tasks import enqueue
 from server.dicom.ingest import IngestOutcome, IngestResult, InvalidDicom, ingest_instances, queue_previews
-from server.dicom.receive import refuse_instance
+from server.dicom.receive import record_stored, refuse_instance
 from server.storage import ObjectStore
 
 
@@ -47,13 +47,6 @@ def store_instances(
             refuse_instance(db, actor, str(result), via={"part": index + 1})
         elif isinstance(result, IngestOutcome):
             outcomes.append(result)
-            actor.audit(
-                db,
-                "dicom_store",
-                resource_type="dicom_instance",
-                resource_id=result.sop_uid,
-                patient_id=case.patient_id if case else None,
-                detail={"status": result.status, "study": result.study_uid},
-            )
+            record_stored(db, actor, result, case, via={})
     queue_previews(partial(enqueue, db), outcomes)
     return results

@@ -8,20 +8,19 @@ upload's finish both attach a file through `store_ecg`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 from scipy.signal import resample_poly
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from imaging.ecg import ACCEPTED, InvalidEcg, UnsupportedEcg, from_bytes
 from imaging.ecg import EcgRecord as Signal
 from server.access.actor import Actor
 from server.cases.models import Case, Urgency
-from server.cases.service import visible_case, visible_material
+from server.cases.service import audit_material_read, materials_of, visible_case, visible_material
 from server.core.errors import Conflict, Invalid, Unprocessable, Unsupported
 from server.core.tasks import enqueue
 from server.ecg.ingest import EcgOutcome, ingest_ecg, page_key, queue_processing
@@ -47,17 +46,6 @@ class ViewerSamples:
     sampling_rate: int | float
     leads: dict[str, list[int]]
     derived_leads: list[str]
-
-
-def _audit_read(db: Session, actor: Actor, row: EcgRecord, part: str) -> None:
-    actor.audit(
-        db,
-        "ecg_read",
-        resource_type="ecg",
-        resource_id=row.id,
-        patient_id=row.case.patient_id,
-        detail={"part": part},
-    )
 
 
 def store_ecg(
@@ -105,17 +93,14 @@ def upload_ecg(
     return StoredEcg(outcome.status, row)
 
 
-def list_ecgs(db: Session, actor: Actor, case_id: int) -> Sequence[EcgRecord]:
-    case = visible_case(db, actor, case_id)
-    rows = db.scalars(select(EcgRecord).where(EcgRecord.case_id == case.id).order_by(EcgRecord.id)).all()
-    actor.audit(db, "ecg_list_read", resource_type="case", resource_id=case.id, patient_id=case.patient_id)
-    return rows
+def list_ecgs(db: Session, actor: Actor, case_id: int) -> list[EcgRecord]:
+    return materials_of(db, actor, EcgRecord, case_id, "ecg")
 
 
 def read_ecg(db: Session, actor: Actor, ecg_id: int, part: Literal["record", "measurements"]) -> EcgRecord:
     """An ECG record the actor may see, its reading (`part`) audited."""
     row = visible_material(db, actor, EcgRecord, ecg_id, "ECG")
-    _audit_read(db, actor, row, part)
+    audit_material_read(db, actor, row, "ecg", part)
     return row
 
 
@@ -147,7 +132,7 @@ def ecg_samples(
     """The samples of an ECG the actor may see, for a viewer (see `viewer_samples`)."""
     row = visible_material(db, actor, EcgRecord, ecg_id, "ECG")
     samples = viewer_samples(from_bytes(store.read_bytes(row.record_key)), rate)
-    _audit_read(db, actor, row, "samples")
+    audit_material_read(db, actor, row, "ecg", "samples")
     return row, samples
 
 
@@ -162,5 +147,5 @@ def ecg_page(db: Session, actor: Actor, store: ObjectStore, ecg_id: int, fmt: Pa
         content = store.read_bytes(page_key(row, fmt))
     except ObjectNotFound:
         raise Conflict("page_pending", "the page is being rendered; try again shortly") from None
-    _audit_read(db, actor, row, f"page.{fmt}")
+    audit_material_read(db, actor, row, "ecg", f"page.{fmt}")
     return content

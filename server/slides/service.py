@@ -15,19 +15,17 @@ local `SlideCache`, and the door keeps it in object storage, so it is rendered o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from imaging.wsi import ACCEPTED, InvalidSlide, SlideMetadata, UnsupportedSlide, level_tiles
 from imaging.wsi.formats import SlideFormat
 from server.access.actor import Actor
 from server.cases.models import Urgency
-from server.cases.service import visible_case, visible_material
+from server.cases.service import audit_material_read, materials_of, visible_case, visible_material
 from server.core.errors import Conflict, TooLarge, Unprocessable, Unsupported, not_found
 from server.core.tasks import enqueue
 from server.slides.ingest import (
@@ -85,17 +83,6 @@ class Tile:
 
 def too_large() -> TooLarge:
     return TooLarge("too_large", f"a slide may be at most {MAX_SLIDE_BYTES} bytes")
-
-
-def _audit_read(db: Session, actor: Actor, row: Slide, part: str) -> None:
-    actor.audit(
-        db,
-        "slide_read",
-        resource_type="slide",
-        resource_id=row.id,
-        patient_id=row.case.patient_id,
-        detail={"part": part},
-    )
 
 
 # ---- attaching a slide ------------------------------------------------------------------------------
@@ -165,17 +152,14 @@ def record_upload(db: Session, actor: Actor, case_id: int, checked: CheckedSlide
 # ---- reading -----------------------------------------------------------------------------------------
 
 
-def list_slides(db: Session, actor: Actor, case_id: int) -> Sequence[Slide]:
-    case = visible_case(db, actor, case_id)
-    rows = db.scalars(select(Slide).where(Slide.case_id == case.id).order_by(Slide.id)).all()
-    actor.audit(db, "slide_list_read", resource_type="case", resource_id=case.id, patient_id=case.patient_id)
-    return rows
+def list_slides(db: Session, actor: Actor, case_id: int) -> list[Slide]:
+    return materials_of(db, actor, Slide, case_id, "slide")
 
 
 def read_slide(db: Session, actor: Actor, slide_id: int, part: Literal["metadata", "dzi"]) -> Slide:
     """A slide the actor may see, its reading (`part`) audited."""
     row = visible_material(db, actor, Slide, slide_id, "slide")
-    _audit_read(db, actor, row, part)
+    audit_material_read(db, actor, row, "slide", part)
     return row
 
 
@@ -186,7 +170,7 @@ def thumbnail(db: Session, actor: Actor, store: ObjectStore, slide_id: int) -> b
         content = store.read_bytes(thumbnail_key(row))
     except ObjectNotFound:
         raise Conflict("tiles_pending", "the thumbnail is being built; try again shortly") from None
-    _audit_read(db, actor, row, "thumbnail")
+    audit_material_read(db, actor, row, "slide", "thumbnail")
     return content
 
 
@@ -215,5 +199,5 @@ def tile(
         except InvalidSlide as exc:
             raise Unprocessable("invalid_slide", f"the slide cannot be read: {exc}") from None
         keep_as = key
-    _audit_read(db, actor, row, f"tile {level}/{col}_{row_index}")
+    audit_material_read(db, actor, row, "slide", f"tile {level}/{col}_{row_index}")
     return Tile(content, keep_as)

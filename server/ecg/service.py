@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -70,10 +71,7 @@ def store_ecg(
         detail={"status": outcome.status, "format": outcome.source_format, **via},
     )
 
-    def send(name: str, *args: Any, urgent: bool = False) -> None:
-        enqueue(db, name, *args, urgent=urgent)
-
-    queue_processing(send, outcome, urgent=case.urgency == Urgency.URGENT)
+    queue_processing(partial(enqueue, db), outcome, urgent=case.urgency == Urgency.URGENT)
     return outcome
 
 

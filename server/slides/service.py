@@ -16,8 +16,9 @@ local `SlideCache`, and the door keeps it in object storage, so it is rendered o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy.orm import Session
 
@@ -142,10 +143,7 @@ def record_upload(db: Session, actor: Actor, case_id: int, checked: CheckedSlide
         detail={"status": outcome.status, "format": checked.fmt, "case_id": case.id, "size": checked.size},
     )
 
-    def send(name: str, *args: Any, urgent: bool = False) -> None:
-        enqueue(db, name, *args, urgent=urgent)
-
-    queue_tiles(send, outcome, urgent=case.urgency == Urgency.URGENT)
+    queue_tiles(partial(enqueue, db), outcome, urgent=case.urgency == Urgency.URGENT)
     return StoredSlide(outcome.status, row)
 
 

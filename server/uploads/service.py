@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, BinaryIO
 
 from sqlalchemy import select
@@ -438,10 +439,7 @@ def finish_upload(
         db, "upload_completed", detail={"result": outcome.status, "sop_uid": outcome.sop_uid}, **where
     )
 
-    def send(name: str, *args: Any) -> None:
-        enqueue(db, name, *args)
-
-    queue_previews(send, [outcome])
+    queue_previews(partial(enqueue, db), [outcome])
     return outcome.status
 
 

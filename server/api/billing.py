@@ -27,7 +27,6 @@ from server.billing import service
 from server.billing.models import Statement
 from server.billing.rules import CsvFile
 from server.community.models import Role
-from server.core.clock import app_clock
 
 MEMBERS = Access.only(Role.ADMIN, Role.REQUESTER)
 ADMIN = Access.only(Role.ADMIN)
@@ -49,7 +48,7 @@ def _month(ctx: Context) -> str | None:
 
 def list_catalogue(ctx: Context) -> Response:
     """The community's service catalogue: each code's price at each tier."""
-    prices = service.list_catalogue(ctx.db, ctx.actor, app_clock(ctx.request.app))
+    prices = service.list_catalogue(ctx.db, ctx.actor, ctx.clock)
     return model_response(Catalogue(items=[ServicePriceEntry.model_validate(price) for price in prices]))
 
 
@@ -65,15 +64,13 @@ def set_price(ctx: Context) -> Response:
         case_kind=body.case_kind,
         insurance_payable=body.insurance_payable,
     )
-    price = service.set_price(
-        ctx.db, ctx.actor, app_clock(ctx.request.app), ctx.path["code"], ctx.path["tier"], change
-    )
+    price = service.set_price(ctx.db, ctx.actor, ctx.clock, ctx.path["code"], ctx.path["tier"], change)
     return model_response(ServicePriceEntry.model_validate(price))
 
 
 def list_agreements(ctx: Context) -> Response:
     """The settlement agreements of the member units whose billing the caller may see."""
-    views = service.list_agreements(ctx.db, ctx.actor, app_clock(ctx.request.app))
+    views = service.list_agreements(ctx.db, ctx.actor, ctx.clock)
     return model_response(AgreementList(items=[Agreement.of(view) for view in views]))
 
 
@@ -81,13 +78,13 @@ def save_agreement(ctx: Context) -> Response:
     """Record (or replace) the agreement of a provider and a member unit for one service code."""
     body = ctx.payload(AgreementBody)
     terms = service.AgreementTerms(**body.model_dump())
-    view = service.save_agreement(ctx.db, ctx.actor, app_clock(ctx.request.app), terms)
+    view = service.save_agreement(ctx.db, ctx.actor, ctx.clock, terms)
     return model_response(Agreement.of(view))
 
 
 def list_items(ctx: Context) -> Response:
     """The month's billable services of the institutions the caller may see."""
-    items = service.list_items(ctx.db, ctx.actor, app_clock(ctx.request.app), _month(ctx))
+    items = service.list_items(ctx.db, ctx.actor, ctx.clock, _month(ctx))
     return model_response(BillableItemList(items=[BillableItemEntry.model_validate(item) for item in items]))
 
 
@@ -99,34 +96,34 @@ def submit(ctx: Context) -> Response:
     """Submit a member unit's statements for a past month (a doctor: their own unit's)."""
     body = ctx.payload(StatementsBody)
     statements = service.submit_statements(
-        ctx.db, ctx.actor, app_clock(ctx.request.app), body.month, body.member_institution_id
+        ctx.db, ctx.actor, ctx.clock, body.month, body.member_institution_id
     )
     return model_response(_statements(statements), status_code=201)
 
 
 def list_statements(ctx: Context) -> Response:
     """The statements the caller may see, newest month first (`?month=YYYY-MM` for one month's)."""
-    statements = service.list_statements(ctx.db, ctx.actor, app_clock(ctx.request.app), _month(ctx))
+    statements = service.list_statements(ctx.db, ctx.actor, ctx.clock, _month(ctx))
     return model_response(_statements(statements))
 
 
 def statement_as_csv(ctx: Context) -> Response:
     """A statement as a CSV sheet."""
-    export = service.export_statement(ctx.db, ctx.actor, app_clock(ctx.request.app), ctx.path["statement_id"])
+    export = service.export_statement(ctx.db, ctx.actor, ctx.clock, ctx.path["statement_id"])
     return csv_download(export)
 
 
 def advance(ctx: Context) -> Response:
     """Check a submitted statement or invoice a checked one (`check`, `invoice`)."""
     statement = service.advance_statement(
-        ctx.db, ctx.actor, app_clock(ctx.request.app), ctx.path["statement_id"], ctx.path["step"]
+        ctx.db, ctx.actor, ctx.clock, ctx.path["statement_id"], ctx.path["step"]
     )
     return model_response(StatementEntry.model_validate(statement))
 
 
 def workload(ctx: Context) -> Response:
     """Completed services per reader of the community in the month (`?month=YYYY-MM`)."""
-    counted = service.workload(ctx.db, ctx.actor, app_clock(ctx.request.app), _month(ctx))
+    counted = service.workload(ctx.db, ctx.actor, ctx.clock, _month(ctx))
     return model_response(Workload.model_validate(counted))
 
 

@@ -15,7 +15,6 @@ from server.cases import service
 from server.cases.actions import ActionRequest
 from server.cases.actions import take_action as take_case_action
 from server.cases.workflow import TargetTimes
-from server.core.clock import app_clock
 
 
 def take_action(ctx: Context) -> Response:
@@ -28,9 +27,7 @@ def take_action(ctx: Context) -> Response:
         reason=body.reason,
         content=body.content,
     )
-    step = take_case_action(
-        ctx.db, ctx.actor, app_clock(ctx.request.app), ctx.path["case_id"], ctx.path["action"], request
-    )
+    step = take_case_action(ctx.db, ctx.actor, ctx.clock, ctx.path["case_id"], ctx.path["action"], request)
     return model_response(CaseActionResult.of(step))
 
 

@@ -7,8 +7,6 @@ ECGs, slides) the same way.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from starlette.responses import Response
 
 from server.access.policy import CLINICAL_ROLES
@@ -18,12 +16,6 @@ from server.cases import service
 from server.cases.models import Case
 from server.cases.service import M
 from server.community.models import Role
-from server.core.clock import app_clock
-
-
-def now(ctx: Context) -> datetime:
-    """The workflow's current time for this request (the app's clock, so tests can move it)."""
-    return app_clock(ctx.request.app).now()
 
 
 def visible_case(ctx: Context) -> Case:
@@ -37,18 +29,18 @@ def visible_material(ctx: Context, model: type[M], path_key: str, what: str) -> 
 
 
 def list_cases(ctx: Context) -> Response:
-    cases = service.list_cases(ctx.db, ctx.actor, app_clock(ctx.request.app))
+    cases = service.list_cases(ctx.db, ctx.actor, ctx.clock)
     return model_response(CaseList(items=[CaseSummary.of(case) for case in cases]))
 
 
 def get_case(ctx: Context) -> Response:
-    view = service.read_case(ctx.db, ctx.actor, app_clock(ctx.request.app), ctx.path["case_id"])
+    view = service.read_case(ctx.db, ctx.actor, ctx.clock, ctx.path["case_id"])
     return model_response(CaseDetail.of_view(view))
 
 
 def create_case(ctx: Context) -> Response:
     new = ctx.payload(CreateCaseBody).domain()
-    view = service.create_case(ctx.db, ctx.actor, app_clock(ctx.request.app), new)
+    view = service.create_case(ctx.db, ctx.actor, ctx.clock, new)
     return model_response(CaseDetail.of_view(view), status_code=201)
 
 

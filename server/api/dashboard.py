@@ -12,7 +12,6 @@ from server.api.billing import CSV, csv_download
 from server.api.routing import Access, Context, api_route, model_response
 from server.api.schemas.dashboard import Dashboard
 from server.community.models import Role
-from server.core.clock import app_clock
 from server.dashboard import service
 
 ADMIN = Access.only(Role.ADMIN)
@@ -21,14 +20,14 @@ ADMIN = Access.only(Role.ADMIN)
 def get_dashboard(ctx: Context) -> Response:
     """The month's indicators with their definitions, targets and chart series (`?month=YYYY-MM`)."""
     month = ctx.request.query_params.get("month") or None
-    board = service.dashboard_month(ctx.db, ctx.actor, app_clock(ctx.request.app), month)
+    board = service.dashboard_month(ctx.db, ctx.actor, ctx.clock, month)
     return model_response(Dashboard.of(board))
 
 
 def export_dashboard(ctx: Context) -> Response:
     """The month's indicators as CSV (`?month=YYYY-MM`), headers in Chinese and English."""
     month = ctx.request.query_params.get("month") or None
-    return csv_download(service.export_dashboard(ctx.db, ctx.actor, app_clock(ctx.request.app), month))
+    return csv_download(service.export_dashboard(ctx.db, ctx.actor, ctx.clock, month))
 
 
 routes = [

@@ -17,7 +17,6 @@ from server.api.schemas.directory import (
 )
 from server.community import directory
 from server.community.models import Role
-from server.core.clock import app_clock
 from server.patients import search
 
 
@@ -28,14 +27,14 @@ def list_colleagues(ctx: Context) -> Response:
     if centre and not centre.isdigit():
         raise ApiError(400, "invalid_query", "centre_id must be a whole number")
     colleagues = directory.list_colleagues(
-        ctx.db, ctx.actor, app_clock(ctx.request.app), query.get("role", ""), int(centre) if centre else None
+        ctx.db, ctx.actor, ctx.clock, query.get("role", ""), int(centre) if centre else None
     )
     return model_response(ColleagueList(items=[Colleague.model_validate(user) for user in colleagues]))
 
 
 def list_institutions(ctx: Context) -> Response:
     """The member institutions of the caller's medical community, by tier: for agreements and referrals."""
-    institutions = directory.list_institutions(ctx.db, ctx.actor, app_clock(ctx.request.app))
+    institutions = directory.list_institutions(ctx.db, ctx.actor, ctx.clock)
     return model_response(
         InstitutionList(items=[CommunityInstitution.model_validate(i) for i in institutions])
     )
@@ -43,9 +42,7 @@ def list_institutions(ctx: Context) -> Response:
 
 def search_patients(ctx: Context) -> Response:
     """The caller's institution's patients whose name starts with, or whose ID or health card ends with, `q`."""
-    patients = search.search_patients(
-        ctx.db, ctx.actor, app_clock(ctx.request.app), ctx.request.query_params.get("q", "")
-    )
+    patients = search.search_patients(ctx.db, ctx.actor, ctx.clock, ctx.request.query_params.get("q", ""))
     return model_response(PatientList(items=[PatientSummary.model_validate(p) for p in patients]))
 
 

@@ -16,7 +16,6 @@ from server.api.schemas.referrals import (
     FollowUpList,
 )
 from server.community.models import Role
-from server.core.clock import app_clock
 from server.referrals import follow_up
 from server.referrals.models import TriageColour
 
@@ -31,7 +30,7 @@ def list_follow_up(ctx: Context) -> Response:
     shown = follow_up.list_follow_up(
         ctx.db,
         ctx.actor,
-        app_clock(ctx.request.app),
+        ctx.clock,
         colour=colour,
         include_closed=params.get("closed") in {"1", "true"},
     )
@@ -44,7 +43,7 @@ def list_follow_up(ctx: Context) -> Response:
 
 def get_entry(ctx: Context) -> Response:
     """One entry of my unit's list, with every change of its colour."""
-    shown = follow_up.read_follow_up(ctx.db, ctx.actor, app_clock(ctx.request.app), ctx.path["entry_id"])
+    shown = follow_up.read_follow_up(ctx.db, ctx.actor, ctx.clock, ctx.path["entry_id"])
     return model_response(FollowUpDetail.of(shown))
 
 
@@ -52,7 +51,7 @@ def change_colour(ctx: Context) -> Response:
     """Re-triage a patient (e.g. green → yellow when the blood pressure is no longer controlled)."""
     body = ctx.payload(ColourChangeIn)
     shown = follow_up.change_colour(
-        ctx.db, ctx.actor, app_clock(ctx.request.app), ctx.path["entry_id"], body.colour, body.reason
+        ctx.db, ctx.actor, ctx.clock, ctx.path["entry_id"], body.colour, body.reason
     )
     return model_response(FollowUpDetail.of(shown))
 

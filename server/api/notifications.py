@@ -11,7 +11,6 @@ from server.access.policy import CLINICAL_ROLES
 from server.api.routing import NO_CONTENT, Access, Context, api_route, model_response
 from server.api.schemas.cases import NotificationList, NotificationOut
 from server.cases import notifications
-from server.core.clock import app_clock
 
 
 def list_notifications(ctx: Context) -> Response:
@@ -21,9 +20,7 @@ def list_notifications(ctx: Context) -> Response:
 
 
 def mark_read(ctx: Context) -> Response:
-    notification = notifications.mark_read(
-        ctx.db, ctx.actor, app_clock(ctx.request.app), ctx.path["notification_id"]
-    )
+    notification = notifications.mark_read(ctx.db, ctx.actor, ctx.clock, ctx.path["notification_id"])
     return model_response(NotificationOut.of(notification))
 
 

@@ -22,7 +22,6 @@ from server.api.schemas.referrals import (
     SlotList,
 )
 from server.community.models import Role
-from server.core.clock import app_clock
 from server.referrals import office
 from server.referrals.models import OfficeDuty, SlotKind
 
@@ -48,9 +47,7 @@ def list_slots(ctx: Context) -> Response:
         kind = SlotKind(params["kind"]) if "kind" in params else None
     except ValueError:
         raise ApiError(400, "invalid_parameter", "unknown slot kind") from None
-    listed = office.list_slots(
-        ctx.db, ctx.actor, app_clock(ctx.request.app), int(raw_id), first=first, last=last, kind=kind
-    )
+    listed = office.list_slots(ctx.db, ctx.actor, ctx.clock, int(raw_id), first=first, last=last, kind=kind)
     return model_response(SlotList.of(listed))
 
 
@@ -60,7 +57,7 @@ def publish_slot(ctx: Context) -> Response:
     slot = office.publish_slot(
         ctx.db,
         ctx.actor,
-        app_clock(ctx.request.app),
+        ctx.clock,
         body.institution_id,
         body.day,
         body.kind,
@@ -74,7 +71,7 @@ def set_quota(ctx: Context) -> Response:
     """Set the share of future slots reserved for grassroots referrals, in basis points (3000 = 30%)."""
     body = ctx.payload(QuotaIn)
     policy = office.set_quota(
-        ctx.db, ctx.actor, app_clock(ctx.request.app), ctx.path["institution_id"], body.reserved_share_bp
+        ctx.db, ctx.actor, ctx.clock, ctx.path["institution_id"], body.reserved_share_bp
     )
     return model_response(
         Quota(institution_id=policy.institution_id, reserved_share_bp=policy.reserved_share_bp)
@@ -96,7 +93,7 @@ def add_office_member(ctx: Context) -> Response:
     member = office.add_office_member(
         ctx.db,
         ctx.actor,
-        app_clock(ctx.request.app),
+        ctx.clock,
         ctx.path["institution_id"],
         body.user_id,
         body.duty or OfficeDuty.STAFF,

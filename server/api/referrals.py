@@ -27,7 +27,7 @@ from server.api.schemas.referrals import (
     ReferralUpIn,
 )
 from server.community.models import Role
-from server.core.clock import Clock, app_clock
+from server.core.clock import Clock
 from server.referrals import identity, service
 from server.referrals.models import ReferralDirection, ReferralState, TriageColour
 from server.referrals.service import Box, DownLetter, FollowUpPlan, StepInput, UpLetter
@@ -37,7 +37,7 @@ E = TypeVar("E", bound=StrEnum)
 
 
 def clock(ctx: Context) -> Clock:
-    return app_clock(ctx.request.app)
+    return ctx.clock
 
 
 def payload_or_empty(ctx: Context, model: type[M]) -> M:

@@ -12,7 +12,6 @@ from server.api.routing import Access, Context, api_route, model_response, not_f
 from server.api.schemas.cases import ReportDraftBody, ReportList, ReportOut, ReportTemplate
 from server.cases import reports
 from server.cases.models import CaseKind
-from server.core.clock import app_clock
 
 
 def get_template(ctx: Context) -> Response:
@@ -25,7 +24,7 @@ def get_template(ctx: Context) -> Response:
 
 def save_draft(ctx: Context) -> Response:
     content = ctx.payload(ReportDraftBody).content
-    draft = reports.save_draft(ctx.db, ctx.actor, app_clock(ctx.request.app), ctx.path["case_id"], content)
+    draft = reports.save_draft(ctx.db, ctx.actor, ctx.clock, ctx.path["case_id"], content)
     return model_response(ReportOut.model_validate(draft))
 
 

@@ -37,6 +37,7 @@ from server.auth.models import LoginSession
 from server.auth.sessions import CSRF_HEADER, resolve_session
 from server.auth.tokens import session_token
 from server.community.models import Role, User
+from server.core.clock import Clock, app_clock
 from server.core.config import Settings
 from server.core.errors import DomainError
 from server.core.tasks import TaskClient, TaskMessage, enqueue, take_pending
@@ -142,6 +143,11 @@ class Context:
             return model.model_validate(self.body)
         except ValidationError as invalid:
             raise invalid_body(invalid) from None
+
+    @property
+    def clock(self) -> Clock:
+        """The application's clock (the system clock unless a test or a tool set another)."""
+        return app_clock(self.request.app)
 
     @property
     def actor(self) -> Actor:
@@ -431,6 +437,10 @@ class StreamContext:
     path: dict[str, Any]
     access: Access
     endpoint_name: str
+
+    @property
+    def clock(self) -> Clock:
+        return app_clock(self.request.app)
 
     async def run(self, work: Callable[[Context], T]) -> T:
         """`work(ctx)` in a worker thread inside one transaction, exactly as an `api_route` handler runs.

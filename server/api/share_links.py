@@ -24,7 +24,6 @@ from server.api.schemas.share_links import (
     ShareLinks,
 )
 from server.api.schemas.share_links import ShareLink as ShareLinkOut
-from server.core.clock import app_clock
 from server.sharing import service
 from server.sharing.service import LinkView, NewShareLink
 
@@ -61,9 +60,7 @@ def create_share_link(ctx: Context) -> Response:
     """A new link to one study of the case; the answer carries the token, which is never shown again."""
     body = ctx.payload(ShareLinkInput)
     new = NewShareLink(body.study_uid, body.scope, body.expires_in_days, body.recipient)
-    created = service.create_share_link(
-        ctx.db, ctx.actor, app_clock(ctx.request.app), ctx.path["case_id"], new
-    )
+    created = service.create_share_link(ctx.db, ctx.actor, ctx.clock, ctx.path["case_id"], new)
     path = share_path(created.token)
     url = str(ctx.request.base_url).rstrip("/") + path
     return model_response(
@@ -72,12 +69,12 @@ def create_share_link(ctx: Context) -> Response:
 
 
 def list_share_links(ctx: Context) -> Response:
-    views = service.list_share_links(ctx.db, ctx.actor, app_clock(ctx.request.app), ctx.path["case_id"])
+    views = service.list_share_links(ctx.db, ctx.actor, ctx.clock, ctx.path["case_id"])
     return model_response(ShareLinks(items=[ShareLinkOut(**_link_fields(view)) for view in views]))
 
 
 def revoke_share_link(ctx: Context) -> Response:
-    view = service.revoke_share_link(ctx.db, ctx.actor, app_clock(ctx.request.app), ctx.path["link_id"])
+    view = service.revoke_share_link(ctx.db, ctx.actor, ctx.clock, ctx.path["link_id"])
     return model_response(ShareLinkOut(**_link_fields(view)))
 
 
@@ -89,7 +86,7 @@ def _through_link(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     def shared(ctx: Context) -> Response:
-        clock = app_clock(ctx.request.app)
+        clock = ctx.clock
         # Carried by the request from here on: reads are limited to it, refusals name it (never the token).
         ctx.share = service.open_share_link(ctx.db, ctx.actor, clock, ctx.path["token"], ctx.request.url.path)
         response = handler(ctx)

@@ -21,7 +21,6 @@ from server.api.schemas.teaching import (
     TeachingSessionList,
 )
 from server.community.models import Role
-from server.core.clock import app_clock
 from server.dashboard import service as outreach
 from server.teaching import service as teaching
 
@@ -34,7 +33,7 @@ def _month(ctx: Context) -> str | None:
 
 def list_sessions(ctx: Context) -> Response:
     """The community's teaching sessions scheduled or held in the month (`?month=YYYY-MM`)."""
-    sessions = teaching.list_sessions(ctx.db, ctx.actor, app_clock(ctx.request.app), _month(ctx))
+    sessions = teaching.list_sessions(ctx.db, ctx.actor, ctx.clock, _month(ctx))
     return model_response(
         TeachingSessionList(items=[TeachingSessionEntry.model_validate(s) for s in sessions])
     )
@@ -43,16 +42,14 @@ def list_sessions(ctx: Context) -> Response:
 def create_session(ctx: Context) -> Response:
     """Schedule a teaching session (or record one already held, with `held_at`)."""
     new = teaching.NewSession(**ctx.payload(SessionBody).model_dump())
-    session = teaching.create_session(ctx.db, ctx.actor, app_clock(ctx.request.app), new)
+    session = teaching.create_session(ctx.db, ctx.actor, ctx.clock, new)
     return model_response(TeachingSessionEntry.model_validate(session), status_code=201)
 
 
 def mark_held(ctx: Context) -> Response:
     """Record that the session took place (`held_at`, default now); 409 if it already was recorded."""
     body = HeldBody() if ctx.body is None else ctx.payload(HeldBody)
-    session = teaching.mark_held(
-        ctx.db, ctx.actor, app_clock(ctx.request.app), ctx.path["session_id"], body.held_at
-    )
+    session = teaching.mark_held(ctx.db, ctx.actor, ctx.clock, ctx.path["session_id"], body.held_at)
     return model_response(TeachingSessionEntry.model_validate(session))
 
 
@@ -62,7 +59,7 @@ def record_attendance(ctx: Context) -> Response:
     session = teaching.record_attendance(
         ctx.db,
         ctx.actor,
-        app_clock(ctx.request.app),
+        ctx.clock,
         ctx.path["session_id"],
         ctx.path["trainee_id"],
         body.joined_at,
@@ -73,14 +70,14 @@ def record_attendance(ctx: Context) -> Response:
 
 def list_outreach(ctx: Context) -> Response:
     """The month's outreach days at the community's institutions (`?month=YYYY-MM`)."""
-    days = outreach.list_outreach(ctx.db, ctx.actor, app_clock(ctx.request.app), _month(ctx))
+    days = outreach.list_outreach(ctx.db, ctx.actor, ctx.clock, _month(ctx))
     return model_response(OutreachDayList(items=[OutreachDayEntry.model_validate(day) for day in days]))
 
 
 def record_outreach(ctx: Context) -> Response:
     """Record a day a specialist worked at another member institution; 409 if that day is recorded already."""
     new = outreach.NewOutreachDay(**ctx.payload(OutreachBody).model_dump())
-    day = outreach.record_outreach(ctx.db, ctx.actor, app_clock(ctx.request.app), new)
+    day = outreach.record_outreach(ctx.db, ctx.actor, ctx.clock, new)
     return model_response(OutreachDayEntry.model_validate(day), status_code=201)
 
 

@@ -42,7 +42,6 @@ from server.api.schemas.teaching_library import (
 from server.api.schemas.teaching_library import TeachingEcg as EcgCopy
 from server.api.schemas.teaching_library import TeachingSlide as SlideCopy
 from server.community.models import Role
-from server.core.clock import app_clock
 from server.storage import ObjectNotFound, ObjectStore
 from server.teaching import library
 from server.teaching.library import PREPARE_TASK, chapters
@@ -119,7 +118,7 @@ def publish(ctx: Context) -> Response:
         specialty=body_field(ctx, "specialty", str, required=False),
         description=body_field(ctx, "description", str, required=False),
     )
-    item = library.publish(ctx.db, ctx.actor, app_clock(ctx.request.app), new)
+    item = library.publish(ctx.db, ctx.actor, ctx.clock, new)
     return model_response(item_of(item), status_code=201)
 
 

@@ -13,13 +13,12 @@ from server.access.policy import CLINICAL_ROLES
 from server.api.routing import Access, Context, api_route, model_response
 from server.api.schemas.teaching import ScheduledSessionEntry, Timetable
 from server.community.models import Role
-from server.core.clock import app_clock
 from server.teaching.service import timetable
 
 
 def schedule(ctx: Context) -> Response:
     """Sessions of the caller's community scheduled from 12 h ago to 14 days ahead, soonest first."""
-    sessions = timetable(ctx.db, ctx.actor, app_clock(ctx.request.app))
+    sessions = timetable(ctx.db, ctx.actor, ctx.clock)
     return model_response(Timetable(sessions=[ScheduledSessionEntry.of(s) for s in sessions]))
 
 

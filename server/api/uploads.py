@@ -80,7 +80,7 @@ from server.api.routing import (
 )
 from server.api.schemas.uploads import Upload as UploadOut
 from server.community.models import Role
-from server.core.clock import Clock, app_clock
+from server.core.clock import Clock
 from server.core.db import transaction
 from server.storage import ObjectStore
 from server.uploads import service
@@ -207,10 +207,6 @@ def _parse_checksum(request: Request) -> tuple[str, bytes] | None:
 # -- the upload row --------------------------------------------------------------------------------
 
 
-def _clock(ctx: Context | StreamContext) -> Clock:
-    return app_clock(ctx.request.app)
-
-
 def _asked(ctx: Context) -> dict[str, str]:
     """How this request named the upload, for the audit of a refusal (as every refusal is audited)."""
     return {"method": ctx.request.method, "path": ctx.request.url.path}
@@ -266,7 +262,7 @@ def create_upload(ctx: Context) -> Response:
         case_id=_text(metadata, "case_id") if "case_id" in metadata else None,
         metadata_header=raw_metadata,
     )
-    upload = service.create_upload(ctx.db, ctx.actor, _clock(ctx), new)
+    upload = service.create_upload(ctx.db, ctx.actor, ctx.clock, new)
     return Response(
         status_code=201,
         headers={"Location": f"/api/uploads/{upload.id}", "Upload-Expires": _http_date(upload.expires_at)},
@@ -275,7 +271,7 @@ def create_upload(ctx: Context) -> Response:
 
 def head_upload(ctx: Context) -> Response:
     _require_tus_version(ctx.request)
-    upload = service.open_upload(ctx.db, ctx.actor, _clock(ctx), ctx.path["upload_id"], _asked(ctx))
+    upload = service.open_upload(ctx.db, ctx.actor, ctx.clock, ctx.path["upload_id"], _asked(ctx))
     headers = {"Upload-Offset": str(upload.offset), "Upload-Length": str(upload.length)}
     if upload.metadata_header:
         headers["Upload-Metadata"] = upload.metadata_header
@@ -287,7 +283,7 @@ def head_upload(ctx: Context) -> Response:
 
 
 def get_upload(ctx: Context) -> Response:
-    status = service.read_upload(ctx.db, ctx.actor, _clock(ctx), ctx.path["upload_id"], _asked(ctx))
+    status = service.read_upload(ctx.db, ctx.actor, ctx.clock, ctx.path["upload_id"], _asked(ctx))
     response = model_response(upload_state(status))
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -313,7 +309,7 @@ def _begin_patch(ctx: Context, client_offset: int, declared: int | None, token: 
     return service.begin_patch(
         ctx.db,
         ctx.actor,
-        _clock(ctx),
+        ctx.clock,
         ctx.path["upload_id"],
         _asked(ctx),
         client_offset=client_offset,
@@ -329,7 +325,7 @@ def _with_lease(factory: sessionmaker[Session], clock: Clock, window: Window, *,
 
 
 def _commit_chunk(ctx: Context, window: Window, size: int) -> int | None:
-    return service.commit_chunk(ctx.db, _clock(ctx), window, size)
+    return service.commit_chunk(ctx.db, ctx.clock, window, size)
 
 
 @dataclass
@@ -419,7 +415,7 @@ async def patch_upload(ctx: StreamContext) -> Response:
     except LeaseLost:
         return error_response(409, "upload_changed", "another request took this upload over; ask with HEAD")
     finally:
-        await run_in_threadpool(partial(_with_lease, factory, _clock(ctx), window, renew=False))
+        await run_in_threadpool(partial(_with_lease, factory, ctx.clock, window, renew=False))
 
 
 async def _write_chunk(ctx: StreamContext, window: Window, checksum: tuple[str, bytes] | None) -> Response:
@@ -428,7 +424,7 @@ async def _write_chunk(ctx: StreamContext, window: Window, checksum: tuple[str, 
     factory = request.app.state.session_factory
 
     async def renew() -> None:
-        if not await run_in_threadpool(partial(_with_lease, factory, _clock(ctx), window, renew=True)):
+        if not await run_in_threadpool(partial(_with_lease, factory, ctx.clock, window, renew=True)):
             raise LeaseLost()
 
     with tempfile.TemporaryFile(prefix="telemed-upload-") as spool:
@@ -471,7 +467,7 @@ async def _write_chunk(ctx: StreamContext, window: Window, checksum: tuple[str, 
 
 def _record_outcome(ctx: Context, window: Window, whole: BinaryIO, digest: str | None, problem: str) -> str:
     store: ObjectStore = ctx.request.app.state.store
-    return service.finish_upload(ctx.db, ctx.actor, _clock(ctx), store, window, whole, digest, problem)
+    return service.finish_upload(ctx.db, ctx.actor, ctx.clock, store, window, whole, digest, problem)
 
 
 async def _finish(ctx: StreamContext, window: Window) -> Response:

@@ -29,7 +29,6 @@ from server.auth.tokens import session_token
 from server.cases import worklist as cases_worklist
 from server.cases.models import CaseKind, CaseStatus, Urgency
 from server.cases.worklist import LOOKBACK_IDS, Sort, WorklistQuery
-from server.core.clock import app_clock
 
 POLL_SECONDS = 1.0
 HEARTBEAT_SECONDS = 15.0
@@ -84,7 +83,7 @@ def _query(ctx: Context) -> WorklistQuery:
 
 def worklist(ctx: Context) -> Response:
     query = _query(ctx)
-    entries = cases_worklist.worklist(ctx.db, ctx.actor, app_clock(ctx.request.app), query)
+    entries = cases_worklist.worklist(ctx.db, ctx.actor, ctx.clock, query)
     return model_response(Worklist(items=[WorklistItem.of_entry(e) for e in entries], sort=query.sort))
 
 

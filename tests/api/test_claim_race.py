@@ -3,8 +3,7 @@ PostgreSQL: exactly one gets it, the other is told it is taken, and one claim is
 
 from __future__ import annotations
 
-import threading
-import time
+from functools import partial
 
 import httpx2 as httpx
 from sqlalchemy import select
@@ -12,27 +11,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from server.cases.models import Case, CaseEvent
 from tests.support.accounts import add_reader
+from tests.support.race import Timed, post_together
 
 ROUNDS = 10
 
 
-def _claim_together(url: str, case_id: int, readers: list[httpx.Client]) -> list[tuple[int, float, float]]:
-    """Each reader's claim, released by one barrier; (status, start, end) per reader."""
-    barrier = threading.Barrier(len(readers))
-    results: list[tuple[int, float, float]] = [(0, 0.0, 0.0)] * len(readers)
-
-    def claim(i: int) -> None:
-        barrier.wait()
-        start = time.perf_counter()
-        response = readers[i].post(f"{url}/api/cases/{case_id}/actions/claim", json={})
-        results[i] = (response.status_code, start, time.perf_counter())
-
-    threads = [threading.Thread(target=claim, args=(i,)) for i in range(len(readers))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
+def _claim_together(url: str, case_id: int, readers: list[httpx.Client]) -> list[Timed]:
+    """Each reader's claim, released at one moment; (status, start, end) per reader."""
+    return post_together(
+        [partial(reader.post, f"{url}/api/cases/{case_id}/actions/claim", json={}) for reader in readers]
+    )
 
 
 def test_two_readers_claiming_one_case_at_once_give_one_winner(

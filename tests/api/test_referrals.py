@@ -6,11 +6,10 @@ live server, and wrong steps are refused (409 in the wrong state, an audited 403
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 
 import httpx2 as httpx
 from sqlalchemy import select
@@ -25,6 +24,7 @@ from tests.support.accounts import DEMO_PASSWORD, bearer
 from tests.support.dicom_factory import ct_series
 from tests.support.dicomweb import stow
 from tests.support.people import IMAGING_REPORT, Person, ok
+from tests.support.race import Timed, post_together
 from tests.support.referrals import (
     NATIONAL_ID,
     act,
@@ -327,26 +327,14 @@ def add_user(session_factory: sessionmaker[Session], role: Role, institution: in
     return username
 
 
-def _book_together(
-    url: str, pairs: list[tuple[httpx.Client, int]], slot_id: int
-) -> list[tuple[int, float, float]]:
-    """Each office's booking, released by one barrier; (status, start, end) per booking."""
-    barrier = threading.Barrier(len(pairs))
-    results = [(0, 0.0, 0.0)] * len(pairs)
-
-    def book(i: int) -> None:
-        client, referral_id = pairs[i]
-        barrier.wait()
-        start = time.perf_counter()
-        response = client.post(f"{url}/api/referrals/{referral_id}/actions/book", json={"slot_id": slot_id})
-        results[i] = (response.status_code, start, time.perf_counter())
-
-    threads = [threading.Thread(target=book, args=(i,)) for i in range(len(pairs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
+def _book_together(url: str, pairs: list[tuple[httpx.Client, int]], slot_id: int) -> list[Timed]:
+    """Each office's booking, released at one moment; (status, start, end) per booking."""
+    return post_together(
+        [
+            partial(client.post, f"{url}/api/referrals/{referral_id}/actions/book", json={"slot_id": slot_id})
+            for client, referral_id in pairs
+        ]
+    )
 
 
 def test_two_offices_booking_the_last_reserved_slot_at_once_give_one_winner(
